@@ -1,0 +1,130 @@
+// Verifies a JWT against the configured keys and turns its claims into a principal.
+
+import { createPublicKey, createSecretKey } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import * as jose from 'jose';
+import type { AuthConfig, Scope } from '../config/schema.js';
+import { FilegateError } from '../errors.js';
+import { parseLayerPath, hasDotSegment } from '../paths/layer-path.js';
+import { isScope, type Principal } from './principal.js';
+
+/** Larger tokens are refused before any parsing (SPEC, Authentication). */
+export const MAX_TOKEN_BYTES = 8 * 1024;
+
+// Headers that make a verifier fetch or trust a key named by the token itself.
+const FORBIDDEN_HEADERS = ['jwk', 'jku', 'x5u', 'x5c'] as const;
+
+export type TokenVerifier = (token: string) => Promise<Principal>;
+
+/** A 401 with the `WWW-Authenticate: Bearer` challenge of RFC 6750 §3. */
+export function unauthorized(message: string, error: 'invalid_request' | 'invalid_token' = 'invalid_token'): FilegateError {
+  const description = message.replace(/["\\]/g, "'");
+  return new FilegateError('UNAUTHORIZED', message, {
+    headers: { 'WWW-Authenticate': `Bearer realm="filegate", error="${error}", error_description="${description}"` },
+  });
+}
+
+/**
+ * Reads the configured key material once and returns the verifier. HS*
+ * tokens are checked only against the secret and every other algorithm only
+ * against the public key or JWKS, so one kind of key can never stand in for
+ * the other (key confusion).
+ */
+export async function createTokenVerifier(auth: AuthConfig): Promise<TokenVerifier> {
+  const secret = auth.secret === null ? null : createSecretKey(Buffer.from(auth.secret, 'utf8'));
+  const publicKey = auth.publicKeyFile === null ? null : createPublicKey(await readFile(auth.publicKeyFile, 'utf8'));
+  const jwks = auth.jwksFile === null ? null : jose.createLocalJWKSet(JSON.parse(await readFile(auth.jwksFile, 'utf8')) as jose.JSONWebKeySet);
+
+  const getKey: jose.JWTVerifyGetKey = async (header, token) => {
+    if (header.alg?.startsWith('HS')) {
+      if (secret) return secret;
+    } else if (publicKey) {
+      return publicKey;
+    } else if (jwks) {
+      return jwks(header, token);
+    }
+    throw unauthorized(`no key is configured for algorithm ${header.alg}`);
+  };
+  const options: jose.JWTVerifyOptions = {
+    algorithms: [...auth.algorithms],
+    clockTolerance: Math.floor(auth.clockTolerance / 1000),
+    requiredClaims: auth.requireExp ? ['exp'] : [],
+    ...(auth.issuer === null ? {} : { issuer: auth.issuer }),
+    ...(auth.audience === null ? {} : { audience: auth.audience }),
+  };
+  const defaultScopes = new Set<Scope>(auth.defaultScopes);
+
+  return async (token) => {
+    if (Buffer.byteLength(token) > MAX_TOKEN_BYTES) throw unauthorized(`the token is larger than ${MAX_TOKEN_BYTES / 1024} KB`);
+    let header: jose.ProtectedHeaderParameters;
+    try {
+      header = jose.decodeProtectedHeader(token);
+    } catch {
+      throw unauthorized('the token is malformed');
+    }
+    const embedded = FORBIDDEN_HEADERS.find((name) => name in header);
+    if (embedded) throw unauthorized(`tokens with a "${embedded}" header are not accepted`);
+    if (typeof header.alg !== 'string' || !(auth.algorithms as readonly string[]).includes(header.alg)) {
+      throw unauthorized(`the token's algorithm ${String(header.alg)} is not accepted (accepted: ${auth.algorithms.join(', ')})`);
+    }
+    let payload: jose.JWTPayload;
+    try {
+      ({ payload } = await jose.jwtVerify(token, getKey, options));
+    } catch (error) {
+      throw toUnauthorized(error);
+    }
+    return toPrincipal(payload, defaultScopes);
+  };
+}
+
+function toUnauthorized(error: unknown): FilegateError {
+  if (error instanceof FilegateError) return error;
+  if (error instanceof jose.errors.JWTExpired) return unauthorized('the token has expired');
+  if (error instanceof jose.errors.JWTClaimValidationFailed) {
+    if (error.claim === 'nbf') return unauthorized('the token is not valid yet (nbf is in the future)');
+    if (error.claim === 'exp') return unauthorized('the token has no expiry (exp claim)');
+    if (error.claim === 'iss') return unauthorized('the token was issued by an issuer this service does not accept');
+    if (error.claim === 'aud') return unauthorized('the token is meant for another audience');
+    return unauthorized(`the token's "${error.claim}" claim is not valid`);
+  }
+  if (error instanceof jose.errors.JWSSignatureVerificationFailed) return unauthorized('the token signature is invalid');
+  if (error instanceof jose.errors.JOSEAlgNotAllowed) return unauthorized('the token algorithm is not accepted');
+  if (error instanceof jose.errors.JWKSNoMatchingKey) return unauthorized('no configured key matches the token');
+  return unauthorized('the token is malformed or cannot be verified');
+}
+
+/** Reads `sub`, `scope`, `paths` and `fstypes`; a malformed claim makes the whole token invalid. */
+function toPrincipal(payload: jose.JWTPayload, defaultScopes: ReadonlySet<Scope>): Principal {
+  const { sub, scope, paths, fstypes } = payload as Record<string, unknown>;
+  if (sub !== undefined && typeof sub !== 'string') throw unauthorized('the token\'s "sub" claim must be a string');
+  let scopes = defaultScopes;
+  if (scope !== undefined) {
+    if (typeof scope !== 'string') throw unauthorized('the token\'s "scope" claim must be a space-separated string');
+    scopes = new Set(scope.split(' ').filter(isScope));
+  }
+  return {
+    subject: sub ?? null,
+    scopes,
+    paths: paths === undefined ? null : parsePathsClaim(paths),
+    fstypes: fstypes === undefined ? null : parseStringList(fstypes, 'fstypes'),
+  };
+}
+
+function parseStringList(value: unknown, claim: string): string[] {
+  if (!Array.isArray(value) || !value.every((item) => typeof item === 'string')) {
+    throw unauthorized(`the token's "${claim}" claim must be a list of strings`);
+  }
+  return value as string[];
+}
+
+function parsePathsClaim(value: unknown): string[][] {
+  return parseStringList(value, 'paths').map((text) => {
+    try {
+      const parsed = parseLayerPath(text.replace(/\/$/, '') || '/', 'paths');
+      if (!hasDotSegment(parsed.segments)) return [...parsed.segments];
+    } catch {
+      // reported below
+    }
+    throw unauthorized('the token\'s "paths" claim holds a path that is not a plain relative path');
+  });
+}

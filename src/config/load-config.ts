@@ -1,0 +1,170 @@
+// Reads, layers, validates and freezes the config once at start-up.
+
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { z } from 'zod';
+import { configSchema, type Config } from './schema.js';
+
+/** Thrown when the config cannot be used; `problems` has one line per problem, each naming its key. */
+export class ConfigError extends Error {
+  readonly problems: string[];
+  constructor(problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+export interface LoadedConfig {
+  config: Config;
+  /** True when no JWT key was configured and a development secret was made. */
+  devMode: boolean;
+  /** The files that were read, in the order they were layered. */
+  sources: string[];
+}
+
+export interface LoadConfigOptions {
+  env?: NodeJS.ProcessEnv;
+  /** Folder relative paths are resolved against; the `config/` folder is looked for here. */
+  cwd?: string;
+}
+
+type Json = { [key: string]: unknown };
+
+/** The `FILEGATE_*` variables and the config key each one sets. */
+const ENV_KEYS: Array<[variable: string, key: string[], kind: 'string' | 'number']> = [
+  ['FILEGATE_HOST', ['server', 'host'], 'string'],
+  ['FILEGATE_PORT', ['server', 'port'], 'number'],
+  ['FILEGATE_SHUTDOWN_GRACE', ['server', 'shutdownGrace'], 'string'],
+  ['FILEGATE_DEFAULT_LAYER', ['defaultLayer'], 'string'],
+  ['FILEGATE_JWT_SECRET', ['auth', 'secret'], 'string'],
+  ['FILEGATE_JWT_PUBLIC_KEY_FILE', ['auth', 'publicKeyFile'], 'string'],
+  ['FILEGATE_JWKS_FILE', ['auth', 'jwksFile'], 'string'],
+  ['FILEGATE_LOG_LEVEL', ['log', 'level'], 'string'],
+];
+
+/**
+ * Loads `config/default.json`, then `config/<NODE_ENV>.json` if present, then
+ * the file named by `FILEGATE_CONFIG`, then the `FILEGATE_*` variables, and
+ * validates the result. Throws ConfigError listing every problem at once.
+ */
+export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
+  const env = options.env ?? process.env;
+  const cwd = options.cwd ?? process.cwd();
+  const problems: string[] = [];
+  const sources: string[] = [];
+  let merged: Json = {};
+
+  const layer = (file: string, required: boolean) => {
+    if (!existsSync(file)) {
+      if (required) problems.push(`FILEGATE_CONFIG: file ${file} does not exist`);
+      return;
+    }
+    try {
+      const parsed: unknown = JSON.parse(readFileSync(file, 'utf8'));
+      if (!isObject(parsed)) throw new Error('the top level must be an object');
+      merged = mergeDeep(merged, parsed);
+      sources.push(file);
+    } catch (error) {
+      problems.push(`${path.relative(cwd, file) || file}: not valid JSON (${(error as Error).message})`);
+    }
+  };
+  layer(path.join(cwd, 'config', 'default.json'), false);
+  const nodeEnv = env.NODE_ENV;
+  if (nodeEnv && /^[A-Za-z0-9_-]+$/.test(nodeEnv)) layer(path.join(cwd, 'config', `${nodeEnv}.json`), false);
+  if (env.FILEGATE_CONFIG) layer(path.resolve(cwd, env.FILEGATE_CONFIG), true);
+
+  for (const [variable, key, kind] of ENV_KEYS) {
+    const raw = env[variable];
+    if (raw === undefined || raw === '') continue;
+    const value = kind === 'number' && /^\d+$/.test(raw) ? Number(raw) : raw;
+    merged = setIn(merged, key, value);
+  }
+  if (env.FILEGATE_ROOT) {
+    const layerName = typeof merged.defaultLayer === 'string' ? merged.defaultLayer : 'OsFs';
+    merged = setIn(merged, ['layers', layerName, 'root'], env.FILEGATE_ROOT);
+  }
+
+  const auth = isObject(merged.auth) ? merged.auth : {};
+  const hasKey = Boolean(auth.secret || auth.publicKeyFile || auth.jwksFile);
+  let devMode = false;
+  if (!hasKey) {
+    if (nodeEnv === 'production') {
+      problems.push(
+        'auth: no JWT key is configured (auth.secret, auth.publicKeyFile or auth.jwksFile, or FILEGATE_JWT_SECRET); refusing to start in production',
+      );
+    } else {
+      devMode = true;
+      merged = setIn(merged, ['auth', 'secret'], readDevSecret(cwd));
+    }
+  }
+
+  const result = configSchema.safeParse(merged);
+  if (!result.success) problems.push(...formatIssues(result.error.issues));
+  if (problems.length > 0 || !result.success) throw new ConfigError(problems);
+
+  const config = result.data;
+  for (const layerConfig of Object.values(config.layers)) layerConfig.root = path.resolve(cwd, layerConfig.root);
+  for (const key of ['publicKeyFile', 'jwksFile'] as const) {
+    const file = config.auth[key];
+    if (file !== null) config.auth[key] = path.resolve(cwd, file);
+  }
+  return { config: deepFreeze(config), devMode, sources };
+}
+
+/** One line per zod issue, led by the dotted key it concerns. */
+function formatIssues(issues: z.core.$ZodIssue[]): string[] {
+  return issues.map((issue) => {
+    const key = issue.path.map(String).join('.') || '(top level)';
+    if (issue.code === 'unrecognized_keys') {
+      return `${[key === '(top level)' ? '' : key, issue.keys.join(', ')].filter(Boolean).join('.')}: unknown key`;
+    }
+    return `${key}: ${issue.message}`;
+  });
+}
+
+/**
+ * The development secret lives in `var/dev-jwt-secret`, so `npm run token`
+ * and a restarted server agree on it; it is made on first use.
+ */
+export function readDevSecret(cwd: string): string {
+  const file = path.join(cwd, 'var', 'dev-jwt-secret');
+  if (existsSync(file)) {
+    const secret = readFileSync(file, 'utf8').trim();
+    if (secret.length >= 32) return secret;
+  }
+  const secret = randomBytes(32).toString('base64url');
+  mkdirSync(path.dirname(file), { recursive: true });
+  writeFileSync(file, `${secret}\n`, { mode: 0o600 });
+  return secret;
+}
+
+function isObject(value: unknown): value is Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Objects merge key by key; arrays and scalars replace. */
+function mergeDeep(base: Json, over: Json): Json {
+  const out: Json = { ...base };
+  for (const [key, value] of Object.entries(over)) {
+    const current = out[key];
+    out[key] = isObject(current) && isObject(value) ? mergeDeep(current, value) : value;
+  }
+  return out;
+}
+
+function setIn(target: Json, key: string[], value: unknown): Json {
+  const [head, ...rest] = key as [string, ...string[]];
+  if (rest.length === 0) return { ...target, [head]: value };
+  const child = isObject(target[head]) ? (target[head] as Json) : {};
+  return { ...target, [head]: setIn(child, rest, value) };
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
+}

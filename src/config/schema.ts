@@ -1,0 +1,138 @@
+// The one zod schema that every filegate setting is validated against at start-up.
+
+import { z } from 'zod';
+import { parseDuration, parseSize } from './units.js';
+
+export const FILE_CATEGORIES = ['video', 'audio', 'image', 'text', 'document', 'archive', 'data'] as const;
+export type FileCategory = (typeof FILE_CATEGORIES)[number];
+
+export const SCOPES = ['files:read', 'files:list', 'files:archive', 'files:sign'] as const;
+export type Scope = (typeof SCOPES)[number];
+
+export const JWT_ALGORITHMS = [
+  'HS256', 'HS384', 'HS512',
+  'RS256', 'RS384', 'RS512',
+  'PS256', 'PS384', 'PS512',
+  'ES256', 'ES384', 'ES512',
+  'EdDSA',
+] as const;
+
+const size = z
+  .union([z.number(), z.string()])
+  .transform((value, ctx) => {
+    const bytes = parseSize(value);
+    if (bytes === null) {
+      ctx.addIssue({ code: 'custom', message: `"${value}" is not a size; use bytes or a string like "50MB"` });
+      return z.NEVER;
+    }
+    return bytes;
+  });
+
+const duration = z
+  .union([z.number(), z.string()])
+  .transform((value, ctx) => {
+    const ms = parseDuration(value);
+    if (ms === null) {
+      ctx.addIssue({ code: 'custom', message: `"${value}" is not a duration; use milliseconds or a string like "30s"` });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
+const extension = z.string().regex(/^\.[A-Za-z0-9][A-Za-z0-9._+-]*$/, 'an extension starts with a dot, e.g. ".mp4"');
+
+const layerSchema = z
+  .strictObject({
+    driver: z.literal('os').default('os'),
+    root: z.string().min(1, 'a layer needs a root folder'),
+    maxFileSize: size.default(50 * 1024 ** 2),
+    allowEmpty: z.boolean().default(false),
+    types: z.array(z.enum(FILE_CATEGORIES)).min(1).optional(),
+    extensions: z.array(extension).min(1).optional(),
+    hidden: z.enum(['ignore', 'deny', 'allow']).default('ignore'),
+    symlinks: z.enum(['within-root', 'deny']).default('within-root'),
+  })
+  .refine((layer) => !(layer.types && layer.extensions), {
+    message: 'give either "types" or "extensions", not both',
+    path: ['types'],
+  });
+
+const layerName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'a layer name is 1-64 letters, digits, "_", "-" or "."');
+
+const nullableString = z.string().min(1).nullable().default(null);
+const stringOrList = z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]);
+
+export const configSchema = z
+  .strictObject({
+    server: z
+      .strictObject({
+        host: z.string().min(1).default('0.0.0.0'),
+        port: z.number().int().min(0).max(65535).default(8080),
+        shutdownGrace: duration.default(30_000),
+        headersTimeout: duration.default(20_000),
+        requestTimeout: duration.default(60_000),
+        keepAliveTimeout: duration.default(5_000),
+      })
+      .prefault({}),
+    defaultLayer: layerName.default('OsFs'),
+    layers: z.record(layerName, layerSchema).refine((layers) => Object.keys(layers).length > 0, {
+      message: 'configure at least one layer',
+    }),
+    auth: z
+      .strictObject({
+        secret: nullableString,
+        publicKeyFile: nullableString,
+        jwksFile: nullableString,
+        algorithms: z.array(z.enum(JWT_ALGORITHMS)).min(1).default(['HS256']),
+        issuer: stringOrList.nullable().default(null),
+        audience: stringOrList.nullable().default(null),
+        allowQueryToken: z.boolean().default(true),
+        requireExp: z.boolean().default(true),
+        clockTolerance: duration.default(30_000),
+        defaultScopes: z.array(z.enum(SCOPES)).default(['files:read', 'files:list']),
+      })
+      .prefault({}),
+    transfer: z
+      .strictObject({
+        cacheControl: z.string().min(1).default('private, no-cache'),
+        highWaterMark: size.default(64 * 1024),
+      })
+      .prefault({}),
+    log: z
+      .strictObject({
+        level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+      })
+      .prefault({}),
+  })
+  .superRefine((config, ctx) => {
+    if (!(config.defaultLayer in config.layers)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['defaultLayer'],
+        message: `"${config.defaultLayer}" is not one of the configured layers (${Object.keys(config.layers).join(', ')})`,
+      });
+    }
+    const { auth } = config;
+    if (auth.secret !== null && auth.secret.length < 32) {
+      ctx.addIssue({ code: 'custom', path: ['auth', 'secret'], message: 'must be at least 32 characters' });
+    }
+    if (auth.publicKeyFile !== null && auth.jwksFile !== null) {
+      ctx.addIssue({ code: 'custom', path: ['auth', 'jwksFile'], message: 'give either auth.publicKeyFile or auth.jwksFile, not both' });
+    }
+    const hasSymmetric = auth.algorithms.some((alg) => alg.startsWith('HS'));
+    const hasAsymmetric = auth.algorithms.some((alg) => !alg.startsWith('HS'));
+    const anyKey = auth.secret !== null || auth.publicKeyFile !== null || auth.jwksFile !== null;
+    if (anyKey && hasSymmetric && auth.secret === null) {
+      ctx.addIssue({ code: 'custom', path: ['auth', 'algorithms'], message: 'HS* algorithms need auth.secret' });
+    }
+    if (anyKey && hasAsymmetric && auth.publicKeyFile === null && auth.jwksFile === null) {
+      ctx.addIssue({ code: 'custom', path: ['auth', 'algorithms'], message: 'RS*, PS*, ES* and EdDSA need auth.publicKeyFile or auth.jwksFile' });
+    }
+  });
+
+/** The config as written (sizes and durations as strings or numbers). */
+export type ConfigInput = z.input<typeof configSchema>;
+/** The validated config: sizes in bytes, durations in milliseconds. */
+export type Config = z.output<typeof configSchema>;
+export type LayerConfig = Config['layers'][string];
+export type AuthConfig = Config['auth'];

@@ -1,0 +1,96 @@
+// The outermost middleware: request ids, the one error renderer, and one access log line per request.
+
+import { randomUUID } from 'node:crypto';
+import type { Context, Middleware } from 'koa';
+import { FilegateError, isFilegateError, type ErrorCode } from '../errors.js';
+import { escapeControl, redactUrl, type Logger } from '../logger.js';
+import type { Principal } from '../auth/principal.js';
+import type { TransferRecord } from '../transfer/send-transfer.js';
+
+// An incoming id is kept when it is short and plain; anything else is replaced.
+const REQUEST_ID = /^[A-Za-z0-9._:@\/+=-]{1,128}$/;
+
+/** The state the access line is read from. */
+interface ObservedState {
+  requestId: string;
+  principal?: Principal;
+  layer?: string;
+  errorCode?: ErrorCode;
+  transfer?: TransferRecord;
+}
+
+// Errors that Koa and its middleware raise with a bare status.
+const STATUS_CODES: Record<number, ErrorCode> = { 400: 'BAD_REQUEST', 404: 'NOT_FOUND', 405: 'METHOD_NOT_ALLOWED' };
+
+/**
+ * Gives every response an `X-Request-Id`, renders every failure as
+ * `{"error", "code"}` and logs one access line when the response closes,
+ * including transfers that outlive the middleware chain.
+ */
+export function createObserve(logger: Logger): Middleware {
+  return async (ctx, next) => {
+    const started = process.hrtime.bigint();
+    const incoming = ctx.get('x-request-id');
+    const state = ctx.state as ObservedState;
+    state.requestId = REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    ctx.set('X-Request-Id', state.requestId);
+    ctx.res.once('close', () => logAccess(logger, ctx, started));
+    try {
+      await next();
+    } catch (error) {
+      renderError(ctx, error, logger);
+    }
+  };
+}
+
+/** Turns any thrown value into the JSON error response, or cuts a response whose headers are already out. */
+export function renderError(ctx: Context, thrown: unknown, logger: Logger): void {
+  const error = toFilegateError(thrown);
+  const state = ctx.state as ObservedState;
+  state.errorCode = error.code;
+  if (error.code === 'INTERNAL') logger.error({ reqId: state.requestId, err: thrown }, 'request failed');
+  if (ctx.headerSent || !ctx.writable) {
+    ctx.res.destroy();
+    return;
+  }
+  for (const name of ctx.res.getHeaderNames()) if (name !== 'x-request-id') ctx.res.removeHeader(name);
+  ctx.respond = true;
+  ctx.status = error.status;
+  ctx.set(error.headers);
+  ctx.set('Cache-Control', 'no-store');
+  ctx.set('X-Content-Type-Options', 'nosniff');
+  ctx.body = { error: error.message, code: error.code };
+}
+
+function toFilegateError(thrown: unknown): FilegateError {
+  if (isFilegateError(thrown)) return thrown;
+  const status = (thrown as { status?: unknown; expose?: unknown } | null)?.status;
+  const code = typeof status === 'number' ? STATUS_CODES[status] : undefined;
+  if (code) return new FilegateError(code, code === 'NOT_FOUND' ? 'no such route' : 'the request is malformed', { cause: thrown });
+  return new FilegateError('INTERNAL', 'an internal error occurred; quote the X-Request-Id when reporting it', { cause: thrown });
+}
+
+function logAccess(logger: Logger, ctx: Context, started: bigint): void {
+  const state = ctx.state as ObservedState;
+  const { res } = ctx;
+  const finished = res.writableFinished;
+  const declared = Number(res.getHeader('content-length') ?? 0);
+  const bytes = ctx.method === 'HEAD' ? 0 : finished ? declared : (state.transfer?.bytesRead() ?? 0);
+  const subject = state.principal?.subject;
+  logger.info(
+    {
+      reqId: state.requestId,
+      method: ctx.method,
+      route: (ctx as { _matchedRoute?: string })._matchedRoute ?? null,
+      url: escapeControl(redactUrl(ctx.originalUrl)),
+      status: res.statusCode,
+      bytes,
+      durationMs: Number(process.hrtime.bigint() - started) / 1e6,
+      subject: subject == null ? null : escapeControl(subject),
+      layer: state.layer ?? null,
+      ...(state.errorCode ? { code: state.errorCode } : {}),
+      ...(finished ? {} : { aborted: true }),
+    },
+    'request',
+  );
+}

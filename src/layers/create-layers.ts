@@ -1,0 +1,32 @@
+// Builds the configured layers and picks the one a request names.
+
+import type { Config } from '../config/schema.js';
+import { fail } from '../errors.js';
+import type { Layer } from './layer.js';
+import { OsLayer } from './os-layer.js';
+
+export interface Layers {
+  readonly byName: ReadonlyMap<string, Layer>;
+  readonly defaultName: string;
+}
+
+/** Creates every configured layer and resolves each root's real path once. */
+export async function createLayers(config: Config): Promise<Layers> {
+  const byName = new Map<string, Layer>();
+  for (const [name, layerConfig] of Object.entries(config.layers)) {
+    const layer = new OsLayer(name, layerConfig, { highWaterMark: config.transfer.highWaterMark });
+    await layer.init();
+    byName.set(name, layer);
+  }
+  return { byName, defaultName: config.defaultLayer };
+}
+
+/** The layer named by `fstype`, or the default one; UNKNOWN_FSTYPE when there is none of that name. */
+export function resolveLayer(layers: Layers, fstype: string | undefined): Layer {
+  const name = fstype ?? layers.defaultName;
+  const layer = layers.byName.get(name);
+  if (!layer) {
+    fail('UNKNOWN_FSTYPE', `fstype ${JSON.stringify(name)} is not a layer of this service`);
+  }
+  return layer;
+}

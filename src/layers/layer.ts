@@ -1,0 +1,46 @@
+// The small interface every storage driver implements; downloads, listings and archives use only this.
+
+import type { Readable } from 'node:stream';
+import type { EntryKind, FilePolicy } from '../files/file-policy.js';
+import type { LayerPath } from '../paths/layer-path.js';
+
+/** What fstat said about an open file; validators and checks derive from it once. */
+export interface FileStat {
+  readonly kind: EntryKind;
+  readonly size: number;
+  readonly mtimeMs: number;
+  readonly ino: number;
+  readonly dev: number;
+}
+
+/** A file opened for reading; the caller must `close()` it exactly once, whatever happens. */
+export interface OpenFile {
+  /** The path as requested. */
+  readonly path: LayerPath;
+  /** The real path's segments below the layer root (differs from `path` when a symlink was followed). */
+  readonly realSegments: readonly string[];
+  readonly stat: FileStat;
+  /**
+   * A stream of bytes `start` to `end` inclusive, read from the open
+   * descriptor. Destroying the stream does not close the file.
+   */
+  createReadStream(start: number, end: number): Readable;
+  /** Releases the descriptor; later calls do nothing. */
+  close(): void;
+}
+
+export interface Layer {
+  readonly name: string;
+  readonly policy: FilePolicy;
+  /**
+   * Opens `target` for reading after the confinement, hidden and symlink
+   * rules, and returns it with its fstat. Raises FSTYPE_UNAVAILABLE,
+   * PATH_NOT_ALLOWED, NOT_FOUND, NOT_A_FILE (when the entry cannot even be
+   * opened), NOT_READABLE or UNAVAILABLE (out of descriptors). A directory,
+   * FIFO or device is opened (without blocking) and returned: the file policy
+   * decides what to do with it.
+   */
+  open(target: LayerPath): Promise<OpenFile>;
+  /** True when the layer's root can be reached now. */
+  isReachable(): Promise<boolean>;
+}

@@ -1,0 +1,198 @@
+// The "os" driver: a layer on a local folder, opened descriptor-first so no check can be raced.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import type { LayerConfig } from '../config/schema.js';
+import { FilegateError, fail } from '../errors.js';
+import { checkIsFile, type EntryKind, type FilePolicy } from '../files/file-policy.js';
+import { checkHidden, checkNoDotSegments, checkResolvedPath, type ResolvedPolicy } from '../paths/confinement.js';
+import { quotePath, type LayerPath } from '../paths/layer-path.js';
+import type { FileStat, Layer, OpenFile } from './layer.js';
+
+const openAsync = promisify(fs.open);
+const fstatAsync = promisify(fs.fstat);
+const readlinkAsync = promisify(fs.readlink);
+
+// Read-only, no-follow (a final symlink is refused by the kernel and then
+// resolved deliberately), non-blocking (opening a FIFO with no writer
+// returns at once instead of holding a thread-pool worker forever).
+const { O_RDONLY, O_NONBLOCK, O_NOFOLLOW } = fs.constants;
+const OPEN_NO_FOLLOW = O_RDONLY | O_NONBLOCK | O_NOFOLLOW;
+const OPEN_FOLLOW = O_RDONLY | O_NONBLOCK;
+
+// On Linux the kernel names an open descriptor's real path in /proc; elsewhere
+// the path is resolved again (a smaller window, but still after the open).
+const HAS_PROC_FD = fs.existsSync('/proc/self/fd');
+
+/** The kind of an entry from its stat. */
+export function kindOf(stat: fs.Stats): EntryKind {
+  if (stat.isFile()) return 'file';
+  if (stat.isDirectory()) return 'directory';
+  if (stat.isSymbolicLink()) return 'symlink';
+  if (stat.isFIFO()) return 'fifo';
+  if (stat.isSocket()) return 'socket';
+  if (stat.isBlockDevice() || stat.isCharacterDevice()) return 'device';
+  return 'other';
+}
+
+export class OsLayer implements Layer {
+  readonly name: string;
+  readonly policy: FilePolicy;
+  private readonly root: string;
+  private readonly hidden: LayerConfig['hidden'];
+  private readonly symlinks: LayerConfig['symlinks'];
+  private readonly pathPolicy: ResolvedPolicy;
+  private readonly highWaterMark: number;
+  /** The root's real path, computed once; null until the root can be reached. */
+  private rootReal: string | null = null;
+
+  constructor(name: string, config: LayerConfig, options: { highWaterMark: number }) {
+    this.name = name;
+    this.root = config.root;
+    this.hidden = config.hidden;
+    this.symlinks = config.symlinks;
+    this.pathPolicy = { hidden: config.hidden, symlinks: config.symlinks };
+    this.highWaterMark = options.highWaterMark;
+    this.policy = {
+      owner: `layer "${name}"`,
+      maxFileSize: config.maxFileSize,
+      allowEmpty: config.allowEmpty,
+      types: config.types,
+      extensions: config.extensions,
+    };
+  }
+
+  /** Resolves the root's real path; a root missing at start-up is retried on each request until it appears. */
+  async init(): Promise<void> {
+    try {
+      this.rootReal = await fs.promises.realpath(this.root);
+    } catch {
+      this.rootReal = null;
+    }
+  }
+
+  async isReachable(): Promise<boolean> {
+    try {
+      const stat = await fs.promises.stat(this.rootReal ?? this.root);
+      return stat.isDirectory();
+    } catch {
+      return false;
+    }
+  }
+
+  async open(target: LayerPath): Promise<OpenFile> {
+    const rootReal = await this.requireRoot();
+    checkNoDotSegments(target);
+    checkHidden(target.segments, this.hidden, target.text);
+    const lexical = path.join(rootReal, ...target.segments);
+    const fd = await this.openDescriptor(lexical, target);
+    try {
+      const stat = await fstatAsync(fd);
+      const realPath = HAS_PROC_FD ? await readlinkAsync(`/proc/self/fd/${fd}`) : await fs.promises.realpath(lexical);
+      const realSegments = checkResolvedPath(rootReal, realPath, target, this.pathPolicy);
+      return new OsOpenFile(fd, target, realSegments, toFileStat(stat), this.highWaterMark);
+    } catch (error) {
+      fs.close(fd, () => {});
+      throw error;
+    }
+  }
+
+  private async requireRoot(): Promise<string> {
+    if (this.rootReal === null) await this.init();
+    if (this.rootReal === null) fail('FSTYPE_UNAVAILABLE', `layer "${this.name}" is not reachable right now; try again later`);
+    return this.rootReal;
+  }
+
+  /** Opens without following a final symlink, then follows one deliberately where the layer allows it. */
+  private async openDescriptor(lexical: string, target: LayerPath): Promise<number> {
+    try {
+      return await openAsync(lexical, OPEN_NO_FOLLOW);
+    } catch (error) {
+      if (errnoOf(error) !== 'ELOOP') return this.explainOpenFailure(error, lexical, target);
+    }
+    if (this.symlinks === 'deny') fail('PATH_NOT_ALLOWED', `${quotePath(target.text)} is a symlink, and this layer follows no symlinks`);
+    try {
+      return await openAsync(lexical, OPEN_FOLLOW);
+    } catch (error) {
+      return this.explainOpenFailure(error, lexical, target);
+    }
+  }
+
+  /** Turns a failed open into the SPEC's error for it. */
+  private async explainOpenFailure(error: unknown, lexical: string, target: LayerPath): Promise<never> {
+    const shown = quotePath(target.text);
+    switch (errnoOf(error)) {
+      case 'ENOENT':
+      case 'ENOTDIR':
+        if (!(await this.isReachable())) {
+          this.rootReal = null;
+          fail('FSTYPE_UNAVAILABLE', `layer "${this.name}" is not reachable right now; try again later`);
+        }
+        fail('NOT_FOUND', `${shown} does not exist in layer "${this.name}"`);
+      case 'ELOOP':
+        // Only a cycle gives ELOOP when following is asked for: nothing to serve.
+        fail('NOT_FOUND', `${shown} is a symlink that never reaches a file (a cycle)`);
+      case 'EACCES':
+      case 'EPERM':
+        return this.explainUnreadable(lexical, target);
+      case 'ENAMETOOLONG':
+        fail('BAD_REQUEST', `${shown} is too long for the file system`);
+      case 'EMFILE':
+      case 'ENFILE':
+        fail('UNAVAILABLE', 'the service is out of file descriptors; try again shortly', {
+          headers: { 'Retry-After': '1' },
+          cause: error,
+        });
+      default:
+        throw new FilegateError('INTERNAL', 'the file could not be opened', { cause: error });
+    }
+  }
+
+  /**
+   * The open was refused: keep the SPEC's order by telling a folder or a path
+   * outside the root apart from a file the service may not read.
+   */
+  private async explainUnreadable(lexical: string, target: LayerPath): Promise<never> {
+    let stat: fs.Stats;
+    let realPath: string;
+    try {
+      [stat, realPath] = await Promise.all([fs.promises.stat(lexical), fs.promises.realpath(lexical)]);
+    } catch {
+      fail('NOT_READABLE', `${quotePath(target.text)} cannot be read by the service (a folder on its way is closed to it)`);
+    }
+    checkResolvedPath(this.rootReal!, realPath, target, this.pathPolicy);
+    checkIsFile(kindOf(stat), target.text);
+    fail('NOT_READABLE', `${quotePath(target.text)} exists but the service is not allowed to read it`);
+  }
+}
+
+class OsOpenFile implements OpenFile {
+  private closed = false;
+
+  constructor(
+    private readonly fd: number,
+    readonly path: LayerPath,
+    readonly realSegments: readonly string[],
+    readonly stat: FileStat,
+    private readonly highWaterMark: number,
+  ) {}
+
+  createReadStream(start: number, end: number) {
+    return fs.createReadStream('', { fd: this.fd, start, end, autoClose: false, highWaterMark: this.highWaterMark });
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    fs.close(this.fd, () => {});
+  }
+}
+
+function toFileStat(stat: fs.Stats): FileStat {
+  return { kind: kindOf(stat), size: stat.size, mtimeMs: stat.mtimeMs, ino: stat.ino, dev: stat.dev };
+}
+
+function errnoOf(error: unknown): string | undefined {
+  return (error as NodeJS.ErrnoException | null)?.code;
+}

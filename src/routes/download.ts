@@ -1,0 +1,46 @@
+// GET/HEAD /api/download: one file, every check, every transfer header.
+
+import type { Middleware } from 'koa';
+import { z } from 'zod';
+import { principalOf } from '../auth/authenticate.js';
+import { authorize, checkPathAllowed } from '../auth/principal.js';
+import type { Config } from '../config/schema.js';
+import { checkFilePolicy } from '../files/file-policy.js';
+import { mediaTypeOf } from '../files/file-types.js';
+import { parseQueryWith, readQuery } from '../http/query.js';
+import { resolveLayer, type Layers } from '../layers/create-layers.js';
+import { parseLayerPath } from '../paths/layer-path.js';
+import { planTransfer } from '../transfer/plan-transfer.js';
+import { sendTransfer } from '../transfer/send-transfer.js';
+
+export const downloadQuerySchema = z.object({
+  filepath: z.string(),
+  fstype: z.string().min(1).optional(),
+  disposition: z.enum(['attachment', 'inline']).default('attachment'),
+});
+
+/** The download handler: authenticate (done before), parse, authorize, open, check, plan, send. */
+export function createDownloadRoute(layers: Layers, config: Config): Middleware {
+  const options = { cacheControl: config.transfer.cacheControl };
+  return async (ctx) => {
+    const principal = principalOf(ctx);
+    const input = parseQueryWith(readQuery(ctx), downloadQuerySchema);
+    const filepath = parseLayerPath(input.filepath, 'filepath');
+    const layer = resolveLayer(layers, input.fstype);
+    ctx.state.layer = layer.name;
+    authorize(principal, { scope: 'files:read', layer: layer.name, segments: filepath.segments, shown: filepath.text });
+    const file = await layer.open(filepath);
+    try {
+      // A followed symlink must land inside the principal's paths as well.
+      checkPathAllowed(principal, file.realSegments, filepath.text);
+      const names = [filepath.segments.at(-1) ?? '', file.realSegments.at(-1) ?? ''];
+      checkFilePolicy(file.stat, names, layer.policy, filepath.text);
+      const filename = names[0]!;
+      const plan = planTransfer({ method: ctx.method, disposition: input.disposition }, { stat: file.stat, filename, mediaType: mediaTypeOf(filename) }, options);
+      sendTransfer(ctx, plan, file);
+    } catch (error) {
+      file.close();
+      throw error;
+    }
+  };
+}

@@ -1,0 +1,17 @@
+// Derives a file's validators (ETag, Last-Modified) once from its fstat.
+
+import type { FileStat } from '../layers/layer.js';
+
+/**
+ * A strong entity tag from inode, size and modification time (to the
+ * microsecond): any replacement or rewrite of the file changes it.
+ */
+export function toEntityTag(stat: FileStat): string {
+  const micros = Math.round(stat.mtimeMs * 1000);
+  return `"${stat.ino.toString(36)}-${stat.size.toString(36)}-${micros.toString(36)}"`;
+}
+
+/** The HTTP date of the modification time (second precision, RFC 9110 §5.6.7). */
+export function toLastModified(stat: FileStat): string {
+  return new Date(Math.floor(stat.mtimeMs / 1000) * 1000).toUTCString();
+}
