@@ -1,0 +1,38 @@
+// Shared assertions: the headers every file response carries, and the shape of every error.
+
+import { expect } from 'chai';
+
+/** Checks the headers the SPEC requires on every file response (200, 206 and HEAD alike). */
+export function expectFileHeaders(response: Response): void {
+  const h = response.headers;
+  expect(h.get('content-type'), 'Content-Type').to.be.a('string').and.not.equal('');
+  expect(h.get('content-length'), 'Content-Length').to.match(/^\d+$/);
+  expect(h.get('content-disposition'), 'Content-Disposition').to.match(/^(attachment|inline); filename="[^"\r\n]*"; filename\*=UTF-8''[A-Za-z0-9!#$&+.^_`|~%-]*$/);
+  expect(h.get('content-description')).to.equal('File Transfer');
+  expect(h.get('content-transfer-encoding')).to.equal('binary');
+  expect(h.get('accept-ranges')).to.equal('bytes');
+  expect(h.get('etag'), 'ETag').to.match(/^"[^"]+"$/);
+  expect(h.get('last-modified'), 'Last-Modified').to.match(/GMT$/);
+  expect(h.get('cache-control')).to.equal('private, no-cache');
+  expect(h.get('x-content-type-options')).to.equal('nosniff');
+  expect(h.get('content-security-policy')).to.equal("default-src 'none'; sandbox");
+  expect(h.get('x-request-id'), 'X-Request-Id').to.be.a('string').and.not.equal('');
+}
+
+/**
+ * Checks an error response: its status, its JSON `{error, code}` body, an
+ * X-Request-Id, and that the message leaks no absolute server path, errno or stack.
+ */
+export async function expectError(response: Response, status: number, code: string, leakCheck: string[] = []): Promise<{ error: string; code: string }> {
+  const text = await response.text();
+  expect(response.status, `status of ${text}`).to.equal(status);
+  expect(response.headers.get('content-type')).to.match(/^application\/json/);
+  expect(response.headers.get('x-request-id')).to.be.a('string').and.not.equal('');
+  const body = JSON.parse(text) as { error: string; code: string };
+  expect(Object.keys(body).sort()).to.deep.equal(['code', 'error']);
+  expect(body.code).to.equal(code);
+  expect(body.error).to.be.a('string').and.not.equal('');
+  expect(body.error).to.not.match(/\bE[A-Z]{3,}\b|\n\s+at |\/tmp\/|\/work\/|\/proc\//);
+  for (const secret of leakCheck) expect(text).to.not.include(secret);
+  return body;
+}

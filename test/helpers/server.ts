@@ -1,0 +1,63 @@
+// Starts the real app on port 0 with a config of the test's own, and captures its log lines.
+
+import { Writable } from 'node:stream';
+import { configSchema, type Config, type ConfigInput } from '../../src/config/schema.js';
+import { createLogger } from '../../src/logger.js';
+import { startServer, type RunningServer } from '../../src/server.js';
+
+export const TEST_SECRET = 'test-secret-that-is-long-enough-for-hs256-0123456789';
+
+export interface TestServer {
+  readonly url: string;
+  readonly config: Config;
+  readonly running: RunningServer;
+  /** Every log line written so far, parsed. */
+  readonly logs: Array<Record<string, unknown>>;
+  /** The raw log text written so far. */
+  rawLogs(): string;
+  close(): Promise<void>;
+}
+
+export type TestConfig = Omit<ConfigInput, 'layers'> & { layers: ConfigInput['layers'] };
+
+/** Starts a server on 127.0.0.1, port 0, with `config` layered over test defaults (an HS256 secret). */
+export async function startTestServer(config: TestConfig): Promise<TestServer> {
+  const input = {
+    ...config,
+    server: { host: '127.0.0.1', port: 0, ...config.server },
+    auth: { secret: TEST_SECRET, ...config.auth },
+  };
+  const parsed = configSchema.parse(input);
+  const logs: Array<Record<string, unknown>> = [];
+  let raw = '';
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      const text = chunk.toString('utf8');
+      raw += text;
+      for (const line of text.split('\n')) if (line.trim() !== '') logs.push(JSON.parse(line) as Record<string, unknown>);
+      callback();
+    },
+  });
+  const running = await startServer(parsed, { logger: createLogger('info', sink) });
+  return {
+    url: running.url,
+    config: parsed,
+    running,
+    logs,
+    rawLogs: () => raw,
+    close: async () => {
+      await running.close(1000);
+    },
+  };
+}
+
+/** Waits until the access line of a request id has been logged (it is written when the response closes). */
+export async function waitForAccessLine(server: TestServer, requestId: string, timeoutMs = 2000): Promise<Record<string, unknown>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const line = server.logs.find((entry) => entry.msg === 'request' && entry.reqId === requestId);
+    if (line) return line;
+    if (Date.now() > deadline) throw new Error(`no access line for ${requestId}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
