@@ -50,7 +50,10 @@ export async function startServer(config: Config, deps: { logger: Logger }): Pro
 async function drain(app: FilegateApp, server: http.Server, graceMs: number, logger: Logger): Promise<boolean> {
   app.startDraining();
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  // A keep-alive connection whose response finishes during the drain turns
+  // idle; close such connections as they appear instead of waiting for their timeout.
   server.closeIdleConnections();
+  const sweeper = setInterval(() => server.closeIdleConnections(), 50);
   let timer: NodeJS.Timeout | undefined;
   const timedOut = new Promise<boolean>((resolve) => {
     timer = setTimeout(() => resolve(true), graceMs);
@@ -58,6 +61,7 @@ async function drain(app: FilegateApp, server: http.Server, graceMs: number, log
   });
   const late = await Promise.race([closed.then(() => false), timedOut]);
   clearTimeout(timer);
+  clearInterval(sweeper);
   if (late) {
     logger.warn({ graceMs }, 'shutdown grace is over; cutting the transfers still running');
     server.closeAllConnections();
