@@ -12,6 +12,12 @@ import type { Logger } from './logger.js';
 import { createDownloadRoute } from './routes/download.js';
 import { createReadyz, healthz } from './routes/health.js';
 
+const CLIENT_ABORTS = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'ERR_STREAM_PREMATURE_CLOSE']);
+
+function isClientAbort(error: unknown): boolean {
+  return CLIENT_ABORTS.has((error as { code?: string } | null)?.code ?? '');
+}
+
 export interface FilegateApp {
   readonly koa: Koa;
   readonly layers: Layers;
@@ -38,7 +44,11 @@ export async function createApp(config: Config, { logger }: AppDependencies): Pr
 
   const koa = new Koa();
   koa.silent = true;
-  koa.on('error', (error: unknown) => logger.error({ err: error }, 'response failed'));
+  koa.on('error', (error: unknown) => {
+    // A client that went away mid-response is routine; the access line records it as aborted.
+    if (isClientAbort(error)) return;
+    logger.error({ err: error }, 'response failed');
+  });
   koa.use(createObserve(logger));
   koa.use(async (ctx, next) => {
     if (draining) ctx.set('Connection', 'close');

@@ -18,7 +18,8 @@ export type TokenVerifier = (token: string) => Promise<Principal>;
 
 /** A 401 with the `WWW-Authenticate: Bearer` challenge of RFC 6750 §3. */
 export function unauthorized(message: string, error: 'invalid_request' | 'invalid_token' = 'invalid_token'): FilegateError {
-  const description = message.replace(/["\\]/g, "'");
+  // RFC 6750 §3: error_description is printable ASCII without '"' or a backslash.
+  const description = message.replace(/["\\]/g, "'").replace(/[^\x20-\x7e]/g, '?');
   return new FilegateError('UNAUTHORIZED', message, {
     headers: { 'WWW-Authenticate': `Bearer realm="filegate", error="${error}", error_description="${description}"` },
   });
@@ -65,7 +66,8 @@ export async function createTokenVerifier(auth: AuthConfig): Promise<TokenVerifi
     const embedded = FORBIDDEN_HEADERS.find((name) => name in header);
     if (embedded) throw unauthorized(`tokens with a "${embedded}" header are not accepted`);
     if (typeof header.alg !== 'string' || !(auth.algorithms as readonly string[]).includes(header.alg)) {
-      throw unauthorized(`the token's algorithm ${String(header.alg)} is not accepted (accepted: ${auth.algorithms.join(', ')})`);
+      const shown = typeof header.alg === 'string' ? JSON.stringify(header.alg.slice(0, 20)) : '(none)';
+      throw unauthorized(`the token's algorithm ${shown} is not accepted (accepted: ${auth.algorithms.join(', ')})`);
     }
     let payload: jose.JWTPayload;
     try {
@@ -120,7 +122,7 @@ function parseStringList(value: unknown, claim: string): string[] {
 function parsePathsClaim(value: unknown): string[][] {
   return parseStringList(value, 'paths').map((text) => {
     try {
-      const parsed = parseLayerPath(text.replace(/\/$/, '') || '/', 'paths');
+      const parsed = parseLayerPath(text === '/' ? text : text.replace(/\/$/, ''), 'paths');
       if (!hasDotSegment(parsed.segments)) return [...parsed.segments];
     } catch {
       // reported below

@@ -104,31 +104,43 @@ export const configSchema = z
       })
       .prefault({}),
   })
-  .superRefine((config, ctx) => {
-    if (!(config.defaultLayer in config.layers)) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['defaultLayer'],
-        message: `"${config.defaultLayer}" is not one of the configured layers (${Object.keys(config.layers).join(', ')})`,
-      });
-    }
-    const { auth } = config;
-    if (auth.secret !== null && auth.secret.length < 32) {
-      ctx.addIssue({ code: 'custom', path: ['auth', 'secret'], message: 'must be at least 32 characters' });
-    }
-    if (auth.publicKeyFile !== null && auth.jwksFile !== null) {
-      ctx.addIssue({ code: 'custom', path: ['auth', 'jwksFile'], message: 'give either auth.publicKeyFile or auth.jwksFile, not both' });
-    }
-    const hasSymmetric = auth.algorithms.some((alg) => alg.startsWith('HS'));
-    const hasAsymmetric = auth.algorithms.some((alg) => !alg.startsWith('HS'));
-    const anyKey = auth.secret !== null || auth.publicKeyFile !== null || auth.jwksFile !== null;
-    if (anyKey && hasSymmetric && auth.secret === null) {
-      ctx.addIssue({ code: 'custom', path: ['auth', 'algorithms'], message: 'HS* algorithms need auth.secret' });
-    }
-    if (anyKey && hasAsymmetric && auth.publicKeyFile === null && auth.jwksFile === null) {
-      ctx.addIssue({ code: 'custom', path: ['auth', 'algorithms'], message: 'RS*, PS*, ES* and EdDSA need auth.publicKeyFile or auth.jwksFile' });
-    }
-  });
+  // Runs even when fields failed (`when`), so every problem is reported at
+  // once; the values may then be partly invalid, hence the defensive reads.
+  .superRefine(
+    (config, ctx) => {
+      const layers: Record<string, unknown> = isRecord(config.layers) ? config.layers : {};
+      if (typeof config.defaultLayer === 'string' && Object.keys(layers).length > 0 && !(config.defaultLayer in layers)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['defaultLayer'],
+          message: `"${config.defaultLayer}" is not one of the configured layers (${Object.keys(layers).join(', ')})`,
+        });
+      }
+      const auth: Record<string, unknown> = isRecord(config.auth) ? config.auth : {};
+      const secret = typeof auth.secret === 'string' ? auth.secret : null;
+      const publicKeyFile = typeof auth.publicKeyFile === 'string' ? auth.publicKeyFile : null;
+      const jwksFile = typeof auth.jwksFile === 'string' ? auth.jwksFile : null;
+      const algorithms = Array.isArray(auth.algorithms) ? auth.algorithms.filter((alg): alg is string => typeof alg === 'string') : [];
+      if (secret !== null && secret.length < 32) {
+        ctx.addIssue({ code: 'custom', path: ['auth', 'secret'], message: 'must be at least 32 characters' });
+      }
+      if (publicKeyFile !== null && jwksFile !== null) {
+        ctx.addIssue({ code: 'custom', path: ['auth', 'jwksFile'], message: 'give either auth.publicKeyFile or auth.jwksFile, not both' });
+      }
+      const anyKey = secret !== null || publicKeyFile !== null || jwksFile !== null;
+      if (anyKey && algorithms.some((alg) => alg.startsWith('HS')) && secret === null) {
+        ctx.addIssue({ code: 'custom', path: ['auth', 'algorithms'], message: 'HS* algorithms need auth.secret' });
+      }
+      if (anyKey && algorithms.some((alg) => !alg.startsWith('HS')) && publicKeyFile === null && jwksFile === null) {
+        ctx.addIssue({ code: 'custom', path: ['auth', 'algorithms'], message: 'RS*, PS*, ES* and EdDSA need auth.publicKeyFile or auth.jwksFile' });
+      }
+    },
+    { when: () => true },
+  );
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
 
 /** The config as written (sizes and durations as strings or numbers). */
 export type ConfigInput = z.input<typeof configSchema>;

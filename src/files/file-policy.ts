@@ -67,19 +67,23 @@ export function checkFilePolicy(entry: EntryFacts, names: readonly string[], pol
   }
   if (entry.size === 0 && !policy.allowEmpty) fail('FILE_EMPTY', `${quotePath(shown)} is empty, and ${policy.owner} does not serve empty files`);
   if (entry.size > policy.maxFileSize) {
-    fail('FILE_TOO_LARGE', `${quotePath(shown)} is ${formatBytes(entry.size)}; ${policy.owner} serves files up to ${formatBytes(policy.maxFileSize)}`);
+    let [size, limit] = [formatBytes(entry.size), formatBytes(policy.maxFileSize)];
+    // Rounded alike, the two figures would not tell the reader what to change.
+    if (size === limit) [size, limit] = [`${entry.size} bytes`, `${policy.maxFileSize} bytes`];
+    fail('FILE_TOO_LARGE', `${quotePath(shown)} is ${size}; ${policy.owner} serves files up to ${limit}`);
   }
 }
 
 /** A byte count for people: "80 MB", "1.5 GB", "512 bytes" (binary multiples). */
 export function formatBytes(bytes: number): string {
-  const units = ['bytes', 'KB', 'MB', 'GB', 'TB'];
-  let value = bytes;
+  if (bytes < 1024) return bytes === 1 ? '1 byte' : `${bytes} bytes`;
+  const units = ['KB', 'MB', 'GB', 'TB'];
+  let value = bytes / 1024;
   let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
+  // Compare after rounding, so 1,048,575 bytes is "1 MB", not "1024 KB".
+  while (Math.round(value * 10) / 10 >= 1024 && unit < units.length - 1) {
     value /= 1024;
     unit += 1;
   }
-  const rounded = unit === 0 ? String(value) : String(Math.round(value * 10) / 10);
-  return `${rounded} ${units[unit]}`;
+  return `${Math.round(value * 10) / 10} ${units[unit]}`;
 }

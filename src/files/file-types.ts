@@ -5,6 +5,14 @@ import type { FileCategory } from '../config/schema.js';
 
 const FALLBACK_TYPE = 'application/octet-stream';
 
+// Extensions the mime-types database does not know, or maps to nothing useful.
+const EXTRA_TYPES: Record<string, string> = {
+  tgz: 'application/gzip',
+  parquet: 'application/vnd.apache.parquet',
+  ndjson: 'application/x-ndjson',
+  jsonl: 'application/x-ndjson',
+};
+
 const DOCUMENT_TYPES = new Set([
   'application/pdf',
   'application/msword',
@@ -61,7 +69,9 @@ const ACTIVE_TYPES = new Set(['image/svg+xml']);
 
 /** The media type of a file name by its extension; unknown is application/octet-stream. */
 export function mediaTypeOf(name: string): string {
-  return mime.lookup(name) || FALLBACK_TYPE;
+  const dot = name.lastIndexOf('.');
+  const extra = dot === -1 ? undefined : EXTRA_TYPES[name.slice(dot + 1).toLowerCase()];
+  return extra ?? (mime.lookup(name) || FALLBACK_TYPE);
 }
 
 /** The Content-Type value for a media type: text and JSON get `charset=utf-8`. */
@@ -75,12 +85,13 @@ export function toContentType(mediaType: string): string {
  * Returns null for types in no category (e.g. application/octet-stream).
  */
 export function categoryOf(mediaType: string): FileCategory | null {
+  const top = mediaType.slice(0, mediaType.indexOf('/'));
+  // Media first: image/svg+xml is an image, not XML data.
+  if (top === 'video' || top === 'audio' || top === 'image') return top;
   if (DOCUMENT_TYPES.has(mediaType) || mediaType.startsWith('application/vnd.openxmlformats-officedocument.')) return 'document';
   if (ARCHIVE_TYPES.has(mediaType)) return 'archive';
   if (DATA_TYPES.has(mediaType) || mediaType.endsWith('+json') || mediaType.endsWith('+xml')) return 'data';
-  const top = mediaType.slice(0, mediaType.indexOf('/'));
-  if (top === 'video' || top === 'audio' || top === 'image' || top === 'text') return top;
-  return null;
+  return top === 'text' ? 'text' : null;
 }
 
 /** True when a browser may show the type inline without running anything in it. */

@@ -56,7 +56,14 @@ export function renderError(ctx: Context, thrown: unknown, logger: Logger): void
   for (const name of ctx.res.getHeaderNames()) if (name !== 'x-request-id') ctx.res.removeHeader(name);
   ctx.respond = true;
   ctx.status = error.status;
-  ctx.set(error.headers);
+  for (const [name, value] of Object.entries(error.headers)) {
+    try {
+      ctx.set(name, value);
+    } catch (invalid) {
+      // A header value Node refuses must not turn the answer into a bare 500.
+      logger.error({ reqId: state.requestId, err: invalid, header: name }, 'error header dropped');
+    }
+  }
   ctx.set('Cache-Control', 'no-store');
   ctx.set('X-Content-Type-Options', 'nosniff');
   ctx.body = { error: error.message, code: error.code };

@@ -22,7 +22,8 @@ export interface OpenFile {
   readonly stat: FileStat;
   /**
    * A stream of bytes `start` to `end` inclusive, read from the open
-   * descriptor. Destroying the stream does not close the file.
+   * descriptor. Destroying the stream does not close the file, and the
+   * stream emits 'close' only once no read is in flight.
    */
   createReadStream(start: number, end: number): Readable;
   /** Releases the descriptor; later calls do nothing. */

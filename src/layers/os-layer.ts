@@ -8,6 +8,7 @@ import { FilegateError, fail } from '../errors.js';
 import { checkIsFile, type EntryKind, type FilePolicy } from '../files/file-policy.js';
 import { checkHidden, checkNoDotSegments, checkResolvedPath, type ResolvedPolicy } from '../paths/confinement.js';
 import { quotePath, type LayerPath } from '../paths/layer-path.js';
+import { DescriptorStream } from './descriptor-stream.js';
 import type { FileStat, Layer, OpenFile } from './layer.js';
 
 const openAsync = promisify(fs.open);
@@ -88,8 +89,11 @@ export class OsLayer implements Layer {
     const lexical = path.join(rootReal, ...target.segments);
     const fd = await this.openDescriptor(lexical, target);
     try {
+      // The name first, then fstat: a " (deleted)" seen in the name is then
+      // always matched by nlink 0 (see realPathOf).
+      const named = HAS_PROC_FD ? await readlinkAsync(`/proc/self/fd/${fd}`) : await fs.promises.realpath(lexical);
       const stat = await fstatAsync(fd);
-      const realPath = HAS_PROC_FD ? await readlinkAsync(`/proc/self/fd/${fd}`) : await fs.promises.realpath(lexical);
+      const realPath = withoutDeletedSuffix(named, stat);
       const realSegments = checkResolvedPath(rootReal, realPath, target, this.pathPolicy);
       return new OsOpenFile(fd, target, realSegments, toFileStat(stat), this.highWaterMark);
     } catch (error) {
@@ -135,7 +139,11 @@ export class OsLayer implements Layer {
         fail('NOT_FOUND', `${shown} is a symlink that never reaches a file (a cycle)`);
       case 'EACCES':
       case 'EPERM':
-        return this.explainUnreadable(lexical, target);
+        return this.explainUnopenable(lexical, target, 'NOT_READABLE');
+      case 'ENXIO':
+      case 'EOPNOTSUPP':
+        // A socket (or a device without a driver) cannot be opened at all.
+        return this.explainUnopenable(lexical, target, 'NOT_A_FILE');
       case 'ENAMETOOLONG':
         fail('BAD_REQUEST', `${shown} is too long for the file system`);
       case 'EMFILE':
@@ -150,10 +158,11 @@ export class OsLayer implements Layer {
   }
 
   /**
-   * The open was refused: keep the SPEC's order by telling a folder or a path
-   * outside the root apart from a file the service may not read.
+   * The entry exists but could not be opened: keep the SPEC's order by
+   * checking, on its path, confinement and kind before answering NOT_READABLE
+   * (or NOT_A_FILE for what cannot be opened at all, such as a socket).
    */
-  private async explainUnreadable(lexical: string, target: LayerPath): Promise<never> {
+  private async explainUnopenable(lexical: string, target: LayerPath, code: 'NOT_READABLE' | 'NOT_A_FILE'): Promise<never> {
     let stat: fs.Stats;
     let realPath: string;
     try {
@@ -163,7 +172,7 @@ export class OsLayer implements Layer {
     }
     checkResolvedPath(this.rootReal!, realPath, target, this.pathPolicy);
     checkIsFile(kindOf(stat), target.text);
-    fail('NOT_READABLE', `${quotePath(target.text)} exists but the service is not allowed to read it`);
+    fail(code, code === 'NOT_A_FILE' ? `${quotePath(target.text)} is not a regular file` : `${quotePath(target.text)} exists but the service is not allowed to read it`);
   }
 }
 
@@ -179,7 +188,7 @@ class OsOpenFile implements OpenFile {
   ) {}
 
   createReadStream(start: number, end: number) {
-    return fs.createReadStream('', { fd: this.fd, start, end, autoClose: false, highWaterMark: this.highWaterMark });
+    return new DescriptorStream(this.fd, start, end, this.highWaterMark);
   }
 
   close(): void {
@@ -187,6 +196,18 @@ class OsOpenFile implements OpenFile {
     this.closed = true;
     fs.close(this.fd, () => {});
   }
+}
+
+const DELETED_SUFFIX = ' (deleted)';
+
+/**
+ * Linux appends " (deleted)" to a descriptor's name in /proc once the file
+ * has been unlinked or renamed over since the open. The descriptor still
+ * holds the file it was opened on, at that place inside the root, so the
+ * suffix is dropped when fstat (taken after the name) shows no links left.
+ */
+function withoutDeletedSuffix(named: string, stat: fs.Stats): string {
+  return stat.nlink === 0 && named.endsWith(DELETED_SUFFIX) ? named.slice(0, -DELETED_SUFFIX.length) : named;
 }
 
 function toFileStat(stat: fs.Stats): FileStat {

@@ -18,16 +18,20 @@ export interface TransferRecord {
  */
 export function sendTransfer(ctx: Context, plan: TransferPlan, file: OpenFile): void {
   const { res } = ctx;
-  res.once('close', () => file.close());
   ctx.status = plan.status;
   ctx.set(plan.headers);
   ctx.respond = false;
   const [range] = plan.ranges;
   if (range === undefined) {
+    file.close();
     res.end();
     return;
   }
   const stream = file.createReadStream(range.start, range.end);
+  // The descriptor is released when the stream has closed, which waits for a
+  // read still in flight: closing it earlier would let the kernel hand the
+  // number to another open while that read is pending.
+  stream.once('close', () => file.close());
   let bytes = 0;
   stream.on('data', (chunk: Buffer) => {
     bytes += chunk.length;

@@ -1,0 +1,197 @@
+// Proves NOT_READABLE (and its place in the check order) against a server that really lacks the permission: a child dropped to nobody when tests run as root, else the server in-process.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { expect } from 'chai';
+import { expectError, expectFileHeaders } from '../helpers/assertions.js';
+import { tempDir, type TempDir } from '../helpers/fixtures.js';
+import { startTestServer, TEST_SECRET, type TestServer } from '../helpers/server.js';
+import { hsToken } from '../helpers/tokens.js';
+
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const FIXTURE = 'test/integration/fixtures/unprivileged-server.ts';
+const NOBODY = 65534;
+const START_DEADLINE_MS = 15_000;
+
+/** Root reads everything, so as root the server runs in a child that drops to nobody; otherwise chmod already denies us. */
+const AS_ROOT = process.getuid?.() === 0;
+
+interface Identity {
+  url: string;
+  uid: number;
+  euid: number;
+  gid: number;
+  egid: number;
+  groups: number[];
+}
+
+/** Starts the unprivileged child and resolves with the identity line it prints once listening. */
+function startUnprivileged(configFile: string): { child: ChildProcess; ready: Promise<Identity>; stderr: () => string } {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [name, value] of Object.entries(process.env)) if (name !== 'NODE_ENV' && !name.startsWith('FILEGATE_')) env[name] = value;
+  env.FILEGATE_CONFIG = configFile;
+  const child = spawn(process.execPath, ['--import', 'tsx', FIXTURE], { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stderr!.on('data', (chunk: Buffer) => {
+    err += chunk.toString('utf8');
+  });
+  const ready = new Promise<Identity>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the unprivileged server did not start within ${START_DEADLINE_MS} ms:\n${err}`)), START_DEADLINE_MS);
+    child.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk.toString('utf8');
+      const newline = out.indexOf('\n');
+      if (newline === -1) return;
+      clearTimeout(timer);
+      try {
+        resolve(JSON.parse(out.slice(0, newline)) as Identity);
+      } catch (error) {
+        reject(new Error(`unexpected line from the unprivileged server: ${out.slice(0, newline)} (${String(error)})`));
+      }
+    });
+    child.once('close', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`the unprivileged server exited (code ${code}, signal ${signal}) before listening:\n${err}`));
+    });
+  });
+  return { child, ready, stderr: () => err };
+}
+
+describe(`NOT_READABLE from a server without the permission (${AS_ROOT ? 'child process dropped to nobody' : 'in-process, non-root'})`, function () {
+  this.timeout(30_000);
+  let tmp: TempDir;
+  let root: string;
+  let url: string;
+  let token: string;
+  let child: ChildProcess | null = null;
+  let childStderr: () => string = () => '';
+  let identity: Identity | null = null;
+  let server: TestServer | null = null;
+  /** Folders whose mode the test took away, restored before removal. */
+  const closedFolders: string[] = [];
+
+  const closeFolder = (folder: string, mode: number) => {
+    chmodSync(folder, mode);
+    closedFolders.push(folder);
+  };
+
+  before(async () => {
+    tmp = tempDir('filegate-not-readable-');
+    // mkdtemp makes 0700 folders: nobody must be able to walk down to the root.
+    chmodSync(tmp.dir, 0o755);
+    root = tmp.folder('root');
+    chmodSync(root, 0o755);
+
+    const mode = (file: string, bits: number) => chmodSync(file, bits);
+    mode(tmp.file('root/readable.txt', 'anyone may read this\n'), 0o644);
+    chmodSync(tmp.folder('root/open'), 0o755);
+    mode(tmp.file('root/open/readable.txt', 'in an open folder\n'), 0o644);
+    mode(tmp.file('root/unreadable.txt', 'nobody may read this\n'), 0o000);
+    mode(tmp.file('root/owner-only.txt', 'only the owner (root) may read this\n'), 0o600);
+    mode(tmp.file('root/unreadable-empty.txt', ''), 0o000);
+    mode(tmp.file('root/closed/inside.txt', 'behind a closed folder\n'), 0o644);
+    tmp.folder('root/sealed');
+    tmp.symlink('root/link-to-unreadable.txt', 'unreadable.txt');
+    chmodSync(tmp.folder('outside'), 0o755);
+    mode(tmp.file('outside/secret.txt', 'outside the layer root\n'), 0o000);
+    tmp.symlink('root/link-outside.txt', '../outside/secret.txt');
+    // As root the server runs as nobody, so a root-owned 0700 folder is closed to it; a non-root owner needs 0000.
+    closeFolder(path.join(root, 'closed'), AS_ROOT ? 0o700 : 0o000);
+    closeFolder(path.join(root, 'sealed'), 0o000);
+
+    token = await hsToken({ scope: 'files:read' });
+
+    if (AS_ROOT) {
+      const configFile = path.join(tmp.dir, 'filegate.json');
+      writeFileSync(
+        configFile,
+        JSON.stringify({
+          server: { host: '127.0.0.1', port: 0 },
+          layers: { OsFs: { root } },
+          auth: { secret: TEST_SECRET },
+          log: { level: 'warn' },
+        }),
+      );
+      const started = startUnprivileged(configFile);
+      child = started.child;
+      childStderr = started.stderr;
+      identity = await started.ready;
+      url = identity.url;
+    } else {
+      server = await startTestServer({ layers: { OsFs: { root } } });
+      url = server.url;
+    }
+  });
+
+  after(async () => {
+    if (child && child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise<void>((resolve) => child!.once('close', () => resolve()));
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child!.kill('SIGKILL'), 3000);
+      await exited;
+      clearTimeout(timer);
+    }
+    if (server) await server.close();
+    for (const folder of closedFolders) chmodSync(folder, 0o755);
+    tmp.remove();
+  });
+
+  const download = (filepath: string) =>
+    fetch(`${url}/api/download?filepath=${encodeURIComponent(filepath)}`, { headers: { Authorization: `Bearer ${token}` } });
+
+  if (AS_ROOT) {
+    it('the child server really runs as nobody, with no supplementary groups', () => {
+      expect(identity, childStderr()).to.not.equal(null);
+      expect([identity!.uid, identity!.euid, identity!.gid, identity!.egid]).to.deep.equal([NOBODY, NOBODY, NOBODY, NOBODY]);
+      expect(identity!.groups.filter((group) => group !== NOBODY)).to.deep.equal([]);
+    });
+  }
+
+  const served: Array<{ filepath: string; body: string }> = [
+    { filepath: 'readable.txt', body: 'anyone may read this\n' },
+    { filepath: 'open/readable.txt', body: 'in an open folder\n' },
+  ];
+  for (const { filepath, body } of served) {
+    it(`serves ${filepath} (0644, every folder on the way open): 200`, async () => {
+      const response = await download(filepath);
+      expectFileHeaders(response);
+      expect(response.status).to.equal(200);
+      expect(await response.text()).to.equal(body);
+    });
+  }
+
+  const refused: Array<{ name: string; filepath: string; status: number; code: string; rootOnly?: boolean }> = [
+    { name: 'a file with mode 0000', filepath: 'unreadable.txt', status: 403, code: 'NOT_READABLE' },
+    { name: 'a root-owned file with mode 0600', filepath: 'owner-only.txt', status: 403, code: 'NOT_READABLE', rootOnly: true },
+    { name: 'a file behind a folder the service may not enter', filepath: 'closed/inside.txt', status: 403, code: 'NOT_READABLE' },
+    { name: 'an unreadable empty file (NOT_READABLE comes before FILE_EMPTY)', filepath: 'unreadable-empty.txt', status: 403, code: 'NOT_READABLE' },
+    { name: 'a symlink inside the root to an unreadable file', filepath: 'link-to-unreadable.txt', status: 403, code: 'NOT_READABLE' },
+    { name: 'a symlink to an unreadable file outside the root (PATH_NOT_ALLOWED comes first)', filepath: 'link-outside.txt', status: 403, code: 'PATH_NOT_ALLOWED' },
+    { name: 'an unreadable folder (0000) itself (NOT_A_FILE comes before NOT_READABLE)', filepath: 'sealed', status: 403, code: 'NOT_A_FILE' },
+    { name: 'a folder the service may not open itself (NOT_A_FILE comes before NOT_READABLE)', filepath: 'closed', status: 403, code: 'NOT_A_FILE' },
+    { name: 'a readable folder itself', filepath: 'open', status: 403, code: 'NOT_A_FILE' },
+  ];
+  for (const testCase of refused.filter((candidate) => AS_ROOT || !candidate.rootOnly)) {
+    it(`answers ${testCase.status} ${testCase.code} for ${testCase.name}, leaking no server path`, async () => {
+      const response = await download(testCase.filepath);
+      const body = await expectError(response, testCase.status, testCase.code, [tmp.dir, root, 'EACCES', 'EPERM', 'outside/secret']);
+      expect(body.error, 'the message names the path the client gave').to.include(testCase.filepath);
+    });
+  }
+
+  it('answers HEAD on an unreadable file with the same 403 NOT_READABLE headers', async () => {
+    const response = await fetch(`${url}/api/download?filepath=unreadable.txt`, { method: 'HEAD', headers: { Authorization: `Bearer ${token}` } });
+    expect(response.status).to.equal(403);
+    expect(response.headers.get('content-type')).to.match(/^application\/json/);
+    expect(response.headers.get('content-disposition')).to.equal(null);
+  });
+
+  it('keeps serving readable files after the refusals (no descriptor or process lost)', async () => {
+    const response = await download('readable.txt');
+    expect(response.status).to.equal(200);
+    expect(await response.text()).to.equal('anyone may read this\n');
+    if (child) expect(child.exitCode, childStderr()).to.equal(null);
+  });
+});

@@ -1,0 +1,265 @@
+// Starts src/main.ts in child processes: a bad config stops it before it listens, production needs a key, and development mode prints a working curl command and drains on SIGTERM.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { expect } from 'chai';
+import { tempDir, type TempDir } from '../helpers/fixtures.js';
+
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+/** How long a child may take to print what a test waits for (a deadline, not a pass criterion). */
+const STARTUP_DEADLINE_MS = 15_000;
+
+/** A port that was free a moment ago: listen on port 0, read it, close. */
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** True when something accepts a TCP connection on 127.0.0.1:port. */
+function isListening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+interface Child {
+  readonly process: ChildProcess;
+  stdout(): string;
+  stderr(): string;
+  /** Resolves with the exit code and signal once the process has exited. */
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Resolves with the first match of `pattern` in stderr; rejects when the process exits first or the deadline passes. */
+  waitForStderr(pattern: RegExp): Promise<RegExpExecArray>;
+}
+
+/** The environment of the test process without NODE_ENV or any FILEGATE_* variable, plus `extra`. */
+function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [name, value] of Object.entries(process.env)) {
+    if (name === 'NODE_ENV' || name.startsWith('FILEGATE_')) continue;
+    env[name] = value;
+  }
+  return { ...env, ...extra };
+}
+
+/** Runs `node --import tsx src/main.ts` from the repository root. */
+function startMain(env: Record<string, string>): Child {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: REPO, env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  let exitInfo: { code: number | null; signal: NodeJS.Signals | null } | null = null;
+  const waiters = new Set<() => void>();
+  const notify = () => {
+    for (const waiter of waiters) waiter();
+  };
+  child.stdout!.on('data', (chunk: Buffer) => {
+    out += chunk.toString('utf8');
+    notify();
+  });
+  child.stderr!.on('data', (chunk: Buffer) => {
+    err += chunk.toString('utf8');
+    notify();
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.once('close', (code, signal) => {
+      exitInfo = { code, signal };
+      resolve(exitInfo);
+      notify();
+    });
+  });
+  return {
+    process: child,
+    stdout: () => out,
+    stderr: () => err,
+    exited,
+    waitForStderr(pattern) {
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => finish(new Error(`no ${pattern} in stderr within ${STARTUP_DEADLINE_MS} ms:\n${err}\nstdout:\n${out}`)), STARTUP_DEADLINE_MS);
+        const check = () => {
+          const match = pattern.exec(err);
+          if (match) finish(null, match);
+          else if (exitInfo) finish(new Error(`exited (${JSON.stringify(exitInfo)}) before ${pattern} appeared; stderr:\n${err}\nstdout:\n${out}`));
+        };
+        function finish(error: Error | null, match?: RegExpExecArray) {
+          clearTimeout(timer);
+          waiters.delete(check);
+          if (error) reject(error);
+          else resolve(match!);
+        }
+        waiters.add(check);
+        check();
+      });
+    },
+  };
+}
+
+/** Waits for the exit, killing the child if it outlives the deadline (the test then fails on the exit it sees). */
+async function exitOf(child: Child): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  const timer = setTimeout(() => child.process.kill('SIGKILL'), STARTUP_DEADLINE_MS);
+  try {
+    return await child.exited;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+describe('startup (src/main.ts in a child process)', function () {
+  this.timeout(30_000);
+  let tmp: TempDir;
+  const children: Child[] = [];
+  const run = (env: Record<string, string>) => {
+    const child = startMain(env);
+    children.push(child);
+    return child;
+  };
+
+  before(() => {
+    tmp = tempDir('filegate-startup-');
+  });
+
+  after(async () => {
+    for (const child of children) {
+      if (child.process.exitCode === null && child.process.signalCode === null) {
+        child.process.kill('SIGKILL');
+        await child.exited;
+      }
+    }
+    tmp.remove();
+  });
+
+  describe('a config with two bad keys', () => {
+    let port: number;
+    let result: { code: number | null; signal: NodeJS.Signals | null };
+    let child: Child;
+
+    before(async () => {
+      port = await freePort();
+      const configFile = path.join(tmp.dir, 'two-bad-keys.json');
+      writeFileSync(
+        configFile,
+        JSON.stringify({
+          server: { shutdownGrace: 'soon' },
+          layers: { OsFs: { root: tmp.folder('bad-root'), maxFileSize: 'ten' } },
+        }),
+      );
+      child = run({
+        FILEGATE_CONFIG: configFile,
+        FILEGATE_PORT: String(port),
+        FILEGATE_HOST: '127.0.0.1',
+        FILEGATE_JWT_SECRET: 'startup-test-secret-long-enough-0123456789',
+      });
+      result = await exitOf(child);
+    });
+
+    it('exits with code 2', () => {
+      expect(result, child.stderr()).to.deep.equal({ code: 2, signal: null });
+    });
+
+    it('prints a header and one line per problem, each naming its key, to stderr', () => {
+      const lines = child.stderr().split('\n').filter((line) => line.trim() !== '');
+      expect(lines[0]).to.equal('filegate: invalid configuration:');
+      const problems = lines.slice(1).map((line) => line.trim());
+      expect(problems, child.stderr()).to.have.length(2);
+      expect(problems.some((line) => line.startsWith('server.shutdownGrace')), 'server.shutdownGrace named').to.equal(true);
+      expect(problems.some((line) => line.startsWith('layers.OsFs.maxFileSize')), 'layers.OsFs.maxFileSize named').to.equal(true);
+    });
+
+    it('never listened: no listening log line, and nothing accepts connections on its port', async () => {
+      expect(child.stdout()).to.not.include('filegate is listening');
+      expect(await isListening(port)).to.equal(false);
+    });
+  });
+
+  describe('NODE_ENV=production without a JWT key', () => {
+    let child: Child;
+    let result: { code: number | null; signal: NodeJS.Signals | null };
+    let port: number;
+
+    before(async () => {
+      port = await freePort();
+      const configFile = path.join(tmp.dir, 'production.json');
+      writeFileSync(configFile, JSON.stringify({ layers: { OsFs: { root: tmp.folder('production-root') } } }));
+      child = run({ NODE_ENV: 'production', FILEGATE_CONFIG: configFile, FILEGATE_PORT: String(port), FILEGATE_HOST: '127.0.0.1' });
+      result = await exitOf(child);
+    });
+
+    it('refuses to start, with a non-zero exit code', () => {
+      expect(result.signal).to.equal(null);
+      expect(result.code, child.stderr()).to.be.a('number').and.not.equal(0);
+    });
+
+    it('says on stderr which key settings are missing, and that it is production', () => {
+      const stderr = child.stderr();
+      expect(stderr).to.include('production');
+      expect(stderr).to.match(/auth\.secret/);
+      expect(stderr).to.match(/FILEGATE_JWT_SECRET|auth\.publicKeyFile/);
+      expect(stderr).to.not.include('curl');
+    });
+
+    it('never listened', async () => {
+      expect(child.stdout()).to.not.include('filegate is listening');
+      expect(await isListening(port)).to.equal(false);
+    });
+  });
+
+  describe('development mode (no JWT key, no NODE_ENV)', () => {
+    const body = 'hello from the development banner test\n';
+    let port: number;
+    let child: Child;
+    let curl: RegExpExecArray;
+
+    before(async () => {
+      port = await freePort();
+      const root = tmp.folder('dev-root');
+      tmp.file('dev-root/hello.txt', body);
+      tmp.file('dev-root/zzz.txt', 'another file\n');
+      const configFile = path.join(tmp.dir, 'development.json');
+      writeFileSync(configFile, JSON.stringify({ layers: { OsFs: { root } } }));
+      child = run({ FILEGATE_CONFIG: configFile, FILEGATE_PORT: String(port), FILEGATE_HOST: '127.0.0.1', FILEGATE_LOG_LEVEL: 'info' });
+      curl = await child.waitForStderr(/^curl -OJ -H "Authorization: Bearer ([^"\s]+)" '([^'\s]+)'$/m);
+    });
+
+    it('prints a ready curl command on stderr, for hello.txt on the real port', () => {
+      const url = new URL(curl[2]!);
+      expect(url.protocol).to.equal('http:');
+      expect(url.port).to.equal(String(port));
+      expect(url.pathname).to.equal('/api/download');
+      expect(url.searchParams.get('filepath')).to.equal('hello.txt');
+      expect(curl[1]!.split('.')).to.have.length(3);
+    });
+
+    it('the printed command works: its token and URL download hello.txt', async () => {
+      const response = await fetch(curl[2]!, { headers: { Authorization: `Bearer ${curl[1]!}` } });
+      const text = await response.text();
+      expect(response.status, text).to.equal(200);
+      expect(text).to.equal(body);
+      expect(response.headers.get('content-disposition')).to.match(/^attachment; filename="hello\.txt"/);
+    });
+
+    it('never writes the token to stdout (the log)', () => {
+      expect(child.stdout()).to.include('filegate is listening');
+      expect(child.stdout()).to.not.include(curl[1]!);
+    });
+
+    it('exits 0 on SIGTERM, and stops listening', async () => {
+      child.process.kill('SIGTERM');
+      const result = await exitOf(child);
+      expect(result, child.stderr()).to.deep.equal({ code: 0, signal: null });
+      expect(await isListening(port)).to.equal(false);
+    });
+  });
+});
