@@ -1,6 +1,7 @@
 // Shared assertions: the headers every file response carries, and the shape of every error.
 
 import { expect } from 'chai';
+import { FilegateError } from '../../src/errors.js';
 
 /** Checks the headers the SPEC requires on every file response (200, 206 and HEAD alike). */
 export function expectFileHeaders(response: Response): void {
@@ -35,4 +36,19 @@ export async function expectError(response: Response, status: number, code: stri
   expect(body.error).to.not.match(/\bE[A-Z]{3,}\b|\n\s+at |\/tmp\/|\/work\/|\/proc\//);
   for (const secret of leakCheck) expect(text).to.not.include(secret);
   return body;
+}
+
+/** Runs `action`, expects it to throw a FilegateError with `code` and `status`, and returns the error. */
+export function expectFilegateError(action: () => unknown, code: string, status: number): FilegateError {
+  let caught: unknown;
+  try {
+    action();
+  } catch (error) {
+    caught = error;
+  }
+  expect(caught, 'an error was thrown').to.be.instanceOf(FilegateError);
+  const error = caught as FilegateError;
+  expect(error.code).to.equal(code);
+  expect(error.status).to.equal(status);
+  return error;
 }

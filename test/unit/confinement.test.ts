@@ -7,21 +7,7 @@ import path from 'node:path';
 import { FilegateError } from '../../src/errors.js';
 import { checkHidden, checkNoDotSegments, checkResolvedPath, toSegmentsWithin, type HiddenMode, type ResolvedPolicy } from '../../src/paths/confinement.js';
 import { parseLayerPath } from '../../src/paths/layer-path.js';
-
-/** Runs `action`, expects a FilegateError with `code` and `status`, and returns it. */
-function expectFilegateError(action: () => unknown, code: string, status: number): FilegateError {
-  let caught: unknown;
-  try {
-    action();
-  } catch (error) {
-    caught = error;
-  }
-  expect(caught, 'an error was thrown').to.be.instanceOf(FilegateError);
-  const error = caught as FilegateError;
-  expect(error.code).to.equal(code);
-  expect(error.status).to.equal(status);
-  return error;
-}
+import { expectFilegateError } from '../helpers/assertions.js';
 
 describe('checkNoDotSegments', () => {
   const refused = ['..', '.', '../x', 'a/../b', 'a/./b', 'a/..', '/..', 'a/b/.'];

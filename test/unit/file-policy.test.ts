@@ -3,21 +3,7 @@
 import { expect } from 'chai';
 import { FilegateError } from '../../src/errors.js';
 import { checkFilePolicy, checkIsFile, formatBytes, isTypeAllowed, type EntryKind, type FilePolicy } from '../../src/files/file-policy.js';
-
-/** Runs `action`, expects a FilegateError with `code` and `status`, and returns it. */
-function expectFilegateError(action: () => unknown, code: string, status: number): FilegateError {
-  let caught: unknown;
-  try {
-    action();
-  } catch (error) {
-    caught = error;
-  }
-  expect(caught, 'an error was thrown').to.be.instanceOf(FilegateError);
-  const error = caught as FilegateError;
-  expect(error.code).to.equal(code);
-  expect(error.status).to.equal(status);
-  return error;
-}
+import { expectFilegateError } from '../helpers/assertions.js';
 
 const MB = 1024 ** 2;
 const anyType: FilePolicy = { owner: 'layer "OsFs"', maxFileSize: 50 * MB, allowEmpty: false };

@@ -3,21 +3,7 @@
 import { expect } from 'chai';
 import { FilegateError } from '../../src/errors.js';
 import { hasDotSegment, isHiddenPath, parseLayerPath } from '../../src/paths/layer-path.js';
-
-/** Runs `action`, expects a FilegateError with `code` and `status`, and returns it. */
-function expectFilegateError(action: () => unknown, code: string, status: number): FilegateError {
-  let caught: unknown;
-  try {
-    action();
-  } catch (error) {
-    caught = error;
-  }
-  expect(caught, 'an error was thrown').to.be.instanceOf(FilegateError);
-  const error = caught as FilegateError;
-  expect(error.code).to.equal(code);
-  expect(error.status).to.equal(status);
-  return error;
-}
+import { expectFilegateError } from '../helpers/assertions.js';
 
 const bytes = (text: string) => Buffer.byteLength(text, 'utf8');
 

@@ -4,21 +4,7 @@ import { expect } from 'chai';
 import { authorize, checkLayerAllowed, checkPathAllowed, checkScope, isPathWithin, isScope, type Principal } from '../../src/auth/principal.js';
 import type { Scope } from '../../src/config/schema.js';
 import { FilegateError } from '../../src/errors.js';
-
-/** Runs `action`, expects a FilegateError with `code` and `status`, and returns it. */
-function expectFilegateError(action: () => unknown, code: string, status: number): FilegateError {
-  let caught: unknown;
-  try {
-    action();
-  } catch (error) {
-    caught = error;
-  }
-  expect(caught, 'an error was thrown').to.be.instanceOf(FilegateError);
-  const error = caught as FilegateError;
-  expect(error.code).to.equal(code);
-  expect(error.status).to.equal(status);
-  return error;
-}
+import { expectFilegateError } from '../helpers/assertions.js';
 
 const seg = (text: string) => (text === '' ? [] : text.split('/'));
 
