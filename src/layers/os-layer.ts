@@ -90,7 +90,7 @@ export class OsLayer implements Layer {
     const fd = await this.openDescriptor(lexical, target);
     try {
       // The name first, then fstat: a " (deleted)" seen in the name is then
-      // always matched by nlink 0 (see realPathOf).
+      // always matched by nlink 0 (see withoutDeletedSuffix).
       const named = HAS_PROC_FD ? await readlinkAsync(`/proc/self/fd/${fd}`) : await fs.promises.realpath(lexical);
       const stat = await fstatAsync(fd);
       const realPath = withoutDeletedSuffix(named, stat);
