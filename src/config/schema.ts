@@ -96,6 +96,7 @@ export const configSchema = z
       .strictObject({
         cacheControl: z.string().min(1).default('private, no-cache'),
         highWaterMark: size.default(64 * 1024),
+        maxRanges: z.number().int().min(1).max(1000).default(16),
       })
       .prefault({}),
     log: z

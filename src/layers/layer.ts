@@ -13,6 +13,15 @@ export interface FileStat {
   readonly dev: number;
 }
 
+/** An inclusive byte range of a file. */
+export interface ByteRange {
+  readonly start: number;
+  readonly end: number;
+}
+
+/** A piece of a response body: literal bytes (such as multipart part headers) or a range of the file. */
+export type BodyPiece = Buffer | ByteRange;
+
 /** A file opened for reading; the caller must `close()` it exactly once, whatever happens. */
 export interface OpenFile {
   /** The path as requested. */
@@ -21,11 +30,11 @@ export interface OpenFile {
   readonly realSegments: readonly string[];
   readonly stat: FileStat;
   /**
-   * A stream of bytes `start` to `end` inclusive, read from the open
-   * descriptor. Destroying the stream does not close the file, and the
-   * stream emits 'close' only once no read is in flight.
+   * A stream of `pieces` in order, the ranges read from the open descriptor
+   * with back-pressure. Destroying the stream does not close the file, and
+   * the stream emits 'close' only once no read is in flight.
    */
-  createReadStream(start: number, end: number): Readable;
+  createReadStream(pieces: readonly BodyPiece[]): Readable;
   /** Releases the descriptor; later calls do nothing. */
   close(): void;
 }

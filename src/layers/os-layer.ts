@@ -9,7 +9,7 @@ import { checkIsFile, type EntryKind, type FilePolicy } from '../files/file-poli
 import { checkHidden, checkNoDotSegments, checkResolvedPath, type ResolvedPolicy } from '../paths/confinement.js';
 import { quotePath, type LayerPath } from '../paths/layer-path.js';
 import { DescriptorStream } from './descriptor-stream.js';
-import type { FileStat, Layer, OpenFile } from './layer.js';
+import type { BodyPiece, FileStat, Layer, OpenFile } from './layer.js';
 
 const openAsync = promisify(fs.open);
 const fstatAsync = promisify(fs.fstat);
@@ -187,8 +187,8 @@ class OsOpenFile implements OpenFile {
     private readonly highWaterMark: number,
   ) {}
 
-  createReadStream(start: number, end: number) {
-    return new DescriptorStream(this.fd, start, end, this.highWaterMark);
+  createReadStream(pieces: readonly BodyPiece[]) {
+    return new DescriptorStream(this.fd, pieces, this.highWaterMark);
   }
 
   close(): void {

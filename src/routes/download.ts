@@ -11,7 +11,7 @@ import { parseQueryWith, readQuery } from '../http/query.js';
 import { resolveLayer, type Layers } from '../layers/create-layers.js';
 import { parseLayerPath } from '../paths/layer-path.js';
 import { planTransfer } from '../transfer/plan-transfer.js';
-import { sendTransfer } from '../transfer/send-transfer.js';
+import { newBoundary, sendTransfer, toTransferRequest } from '../transfer/send-transfer.js';
 
 export const downloadQuerySchema = z.object({
   filepath: z.string(),
@@ -21,7 +21,7 @@ export const downloadQuerySchema = z.object({
 
 /** The download handler: authenticate (done before), parse, authorize, open, check, plan, send. */
 export function createDownloadRoute(layers: Layers, config: Config): Middleware {
-  const options = { cacheControl: config.transfer.cacheControl };
+  const options = { cacheControl: config.transfer.cacheControl, maxRanges: config.transfer.maxRanges, newBoundary };
   return async (ctx) => {
     const principal = principalOf(ctx);
     const input = parseQueryWith(readQuery(ctx), downloadQuerySchema);
@@ -36,7 +36,7 @@ export function createDownloadRoute(layers: Layers, config: Config): Middleware 
       const names = [filepath.segments.at(-1) ?? '', file.realSegments.at(-1) ?? ''];
       checkFilePolicy(file.stat, names, layer.policy, filepath.text);
       const filename = names[0]!;
-      const plan = planTransfer({ method: ctx.method, disposition: input.disposition }, { stat: file.stat, filename, mediaType: mediaTypeOf(filename) }, options);
+      const plan = planTransfer(toTransferRequest(ctx, input.disposition), { stat: file.stat, filename, mediaType: mediaTypeOf(filename) }, options);
       sendTransfer(ctx, plan, file);
     } catch (error) {
       file.close();

@@ -1,20 +1,19 @@
-// Decides a file response: status, headers and byte ranges, before anything is written.
+// Decides a file response: status, headers and body pieces, before anything is written.
 
+import { fail } from '../errors.js';
 import { isPassiveType, toContentType } from '../files/file-types.js';
-import type { FileStat } from '../layers/layer.js';
+import type { BodyPiece, ByteRange, FileStat } from '../layers/layer.js';
 import { toContentDisposition, type DispositionType } from './content-disposition.js';
-import { toEntityTag, toLastModified } from './validators.js';
+import { evaluatePreconditions, isRangeFresh, type ConditionalHeaders } from './preconditions.js';
+import { decideRange } from './range.js';
+import { toValidators } from './validators.js';
 
-/** An inclusive byte range of the file. */
-export interface ByteRange {
-  readonly start: number;
-  readonly end: number;
-}
-
-export interface TransferRequest {
+/** What the request asks of the transfer: method, disposition, Range and the conditional headers. */
+export interface TransferRequest extends ConditionalHeaders {
   readonly method: string;
   /** What the client asked for; active types are sent as attachments whatever it asks. */
   readonly disposition: DispositionType;
+  readonly range?: string | undefined;
 }
 
 export interface TransferFile {
@@ -26,14 +25,18 @@ export interface TransferFile {
 
 export interface TransferOptions {
   readonly cacheControl: string;
+  /** More ranges than this in one request are ignored (the whole file is sent). */
+  readonly maxRanges: number;
+  /** Makes a multipart boundary; called only for multipart answers. */
+  readonly newBoundary: () => string;
 }
 
 /** What to write: the sender applies it without deciding anything. */
 export interface TransferPlan {
   readonly status: number;
   readonly headers: Readonly<Record<string, string>>;
-  /** The parts of the file that make the body, in order; empty for no body (HEAD). */
-  readonly ranges: readonly ByteRange[];
+  /** The body, in order; empty for no body (HEAD, 304). */
+  readonly body: readonly BodyPiece[];
 }
 
 // Every file response carries these (SPEC, Transfer semantics).
@@ -45,19 +48,75 @@ const FIXED_HEADERS = {
   'Content-Security-Policy': "default-src 'none'; sandbox",
 } as const;
 
-/** Plans the response for a checked, open file. */
+/**
+ * Plans the response for a checked, open file, in the steps of Go's
+ * `serveContent`: validators, preconditions (412 or 304), If-Range, Range
+ * (416, one part or multipart/byteranges), then the headers. HEAD gets
+ * exactly the status and headers GET would, and no body. Raises
+ * PRECONDITION_FAILED and RANGE_NOT_SATISFIABLE.
+ */
 export function planTransfer(request: TransferRequest, file: TransferFile, options: TransferOptions): TransferPlan {
   const { size } = file.stat;
-  const disposition = request.disposition === 'inline' && isPassiveType(file.mediaType) ? 'inline' : 'attachment';
-  const headers = {
-    ...FIXED_HEADERS,
-    'Content-Type': toContentType(file.mediaType),
-    'Content-Length': String(size),
-    'Content-Disposition': toContentDisposition(disposition, file.filename),
-    ETag: toEntityTag(file.stat),
-    'Last-Modified': toLastModified(file.stat),
+  const validators = toValidators(file.stat);
+  const cacheHeaders = {
+    ETag: validators.etag,
+    'Last-Modified': new Date(validators.lastModifiedSeconds * 1000).toUTCString(),
     'Cache-Control': options.cacheControl,
   };
-  const ranges = request.method === 'HEAD' || size === 0 ? [] : [{ start: 0, end: size - 1 }];
-  return { status: 200, headers, ranges };
+
+  // RFC 9110 §13.2.2: If-Match / If-Unmodified-Since, then If-None-Match / If-Modified-Since.
+  const outcome = evaluatePreconditions(request, validators);
+  if (outcome === 'precondition-failed') {
+    fail('PRECONDITION_FAILED', `${JSON.stringify(file.filename)} has changed since the version your If-Match or If-Unmodified-Since names; fetch it again for its current ETag`);
+  }
+  // §15.4.5: a 304 carries the validators and caching headers a 200 would, and nothing about content.
+  if (outcome === 'not-modified') return { status: 304, headers: cacheHeaders, body: [] };
+
+  // §13.1.5: a stale or weak If-Range simply drops the Range.
+  const decision = isRangeFresh(request.ifRange, validators) ? decideRange(request.range, size, options.maxRanges) : { kind: 'full' as const };
+  if (decision.kind === 'unsatisfiable') {
+    fail('RANGE_NOT_SATISFIABLE', `the requested range lies outside ${JSON.stringify(file.filename)}, which is ${size} bytes long`, {
+      headers: { 'Content-Range': `bytes */${size}` },
+    });
+  }
+
+  const contentType = toContentType(file.mediaType);
+  const disposition = request.disposition === 'inline' && isPassiveType(file.mediaType) ? 'inline' : 'attachment';
+  const common = { ...FIXED_HEADERS, 'Content-Disposition': toContentDisposition(disposition, file.filename), ...cacheHeaders };
+  const withBody = (status: number, headers: Record<string, string>, body: BodyPiece[]): TransferPlan => ({
+    status,
+    headers: { ...common, ...headers },
+    body: request.method === 'HEAD' ? [] : body,
+  });
+
+  if (decision.kind === 'full') {
+    return withBody(200, { 'Content-Type': contentType, 'Content-Length': String(size) }, size === 0 ? [] : [{ start: 0, end: size - 1 }]);
+  }
+  const [only] = decision.ranges;
+  if (decision.ranges.length === 1 && only !== undefined) {
+    return withBody(206, { 'Content-Type': contentType, 'Content-Range': contentRange(only, size), 'Content-Length': String(only.end - only.start + 1) }, [only]);
+  }
+  const boundary = options.newBoundary();
+  const body = multipartBody(decision.ranges, size, contentType, boundary);
+  const length = body.reduce((sum, piece) => sum + (Buffer.isBuffer(piece) ? piece.length : piece.end - piece.start + 1), 0);
+  return withBody(206, { 'Content-Type': `multipart/byteranges; boundary=${boundary}`, 'Content-Length': String(length) }, body);
+}
+
+function contentRange(range: ByteRange, size: number): string {
+  return `bytes ${range.start}-${range.end}/${size}`;
+}
+
+/**
+ * The pieces of a multipart/byteranges body (RFC 9110 §14.6, RFC 2046
+ * §5.1.1): each part's headers as bytes, then its range of the file, then
+ * the closing delimiter. Nothing of the file is held in memory.
+ */
+function multipartBody(ranges: readonly ByteRange[], size: number, contentType: string, boundary: string): BodyPiece[] {
+  const pieces: BodyPiece[] = [];
+  ranges.forEach((range, index) => {
+    const head = `${index === 0 ? '' : '\r\n'}--${boundary}\r\nContent-Type: ${contentType}\r\nContent-Range: ${contentRange(range, size)}\r\n\r\n`;
+    pieces.push(Buffer.from(head, 'latin1'), range);
+  });
+  pieces.push(Buffer.from(`\r\n--${boundary}--\r\n`, 'latin1'));
+  return pieces;
 }

@@ -1,9 +1,11 @@
 // Writes a transfer plan to the response, streaming from the open file with back-pressure.
 
+import { randomBytes } from 'node:crypto';
 import { pipeline } from 'node:stream';
 import type { Context } from 'koa';
 import type { OpenFile } from '../layers/layer.js';
-import type { TransferPlan } from './plan-transfer.js';
+import type { DispositionType } from './content-disposition.js';
+import type { TransferPlan, TransferRequest } from './plan-transfer.js';
 
 /** What the access log reads once the response has closed. */
 export interface TransferRecord {
@@ -11,23 +13,43 @@ export interface TransferRecord {
   bytesRead(): number;
 }
 
+/** The parts of a request a transfer plan depends on. */
+export function toTransferRequest(ctx: Context, disposition: DispositionType): TransferRequest {
+  const header = (name: string) => ctx.get(name) || undefined;
+  return {
+    method: ctx.method,
+    disposition,
+    range: header('range'),
+    ifMatch: header('if-match'),
+    ifNoneMatch: header('if-none-match'),
+    ifModifiedSince: header('if-modified-since'),
+    ifUnmodifiedSince: header('if-unmodified-since'),
+    ifRange: header('if-range'),
+  };
+}
+
+/** A fresh multipart boundary: 24 random hex digits, which no file part can be expected to contain. */
+export function newBoundary(): string {
+  return `filegate-${randomBytes(12).toString('hex')}`;
+}
+
 /**
- * Sends `plan`, reading its ranges from `file`, and takes ownership of the
- * file: its descriptor is released when the response closes, whether it
- * finished or the client went away (then the read stream is destroyed at once).
+ * Sends `plan`, reading its body from `file`, and takes ownership of the
+ * file: its descriptor is released once the body stream has closed (finished,
+ * failed, or destroyed because the client went away), or at once when there
+ * is no body.
  */
 export function sendTransfer(ctx: Context, plan: TransferPlan, file: OpenFile): void {
   const { res } = ctx;
   ctx.status = plan.status;
   ctx.set(plan.headers);
   ctx.respond = false;
-  const [range] = plan.ranges;
-  if (range === undefined) {
+  if (plan.body.length === 0) {
     file.close();
     res.end();
     return;
   }
-  const stream = file.createReadStream(range.start, range.end);
+  const stream = file.createReadStream(plan.body);
   // The descriptor is released when the stream has closed, which waits for a
   // read still in flight: closing it earlier would let the kernel hand the
   // number to another open while that read is pending.

@@ -1,6 +1,7 @@
 // Derives a file's validators (ETag, Last-Modified) once from its fstat.
 
 import type { FileStat } from '../layers/layer.js';
+import type { Validators } from './preconditions.js';
 
 /**
  * A strong entity tag from inode, size and modification time (to the
@@ -14,4 +15,9 @@ export function toEntityTag(stat: FileStat): string {
 /** The HTTP date of the modification time (second precision, RFC 9110 §5.6.7). */
 export function toLastModified(stat: FileStat): string {
   return new Date(Math.floor(stat.mtimeMs / 1000) * 1000).toUTCString();
+}
+
+/** Both validators, as the precondition and range decisions use them. */
+export function toValidators(stat: FileStat): Validators {
+  return { etag: toEntityTag(stat), lastModifiedSeconds: Math.floor(stat.mtimeMs / 1000) };
 }

@@ -10,7 +10,7 @@ import type { DispositionType } from '../../src/transfer/content-disposition.js'
 import { planTransfer } from '../../src/transfer/plan-transfer.js';
 import { toEntityTag, toLastModified } from '../../src/transfer/validators.js';
 
-const options = { cacheControl: 'private, no-cache' };
+const options = { cacheControl: 'private, no-cache', maxRanges: 16, newBoundary: () => 'BOUNDARY' };
 // IMF-fixdate, RFC 9110 §5.6.7.
 const HTTP_DATE = /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d{2}:\d{2}:\d{2} GMT$/;
 const STRONG_ETAG = /^"[\x21\x23-\x7e]+"$/;
@@ -75,11 +75,11 @@ describe('planTransfer', () => {
     expect(header(result.headers, 'Cache-Control')).to.equal('private, no-cache');
     expect(header(result.headers, 'X-Content-Type-Options')).to.equal('nosniff');
     expect(header(result.headers, 'Content-Security-Policy')).to.equal("default-src 'none'; sandbox");
-    expect(result.ranges).to.deep.equal([{ start: 0, end: 4095 }]);
+    expect(result.body).to.deep.equal([{ start: 0, end: 4095 }]);
   });
 
   it('uses the configured Cache-Control', () => {
-    const result = planTransfer({ method: 'GET', disposition: 'attachment' }, { stat: statOf(), filename: 'a.txt', mediaType: 'text/plain' }, { cacheControl: 'public, max-age=60' });
+    const result = planTransfer({ method: 'GET', disposition: 'attachment' }, { stat: statOf(), filename: 'a.txt', mediaType: 'text/plain' }, { ...options, cacheControl: 'public, max-age=60' });
     expect(header(result.headers, 'Cache-Control')).to.equal('public, max-age=60');
   });
 
@@ -88,30 +88,30 @@ describe('planTransfer', () => {
     expect(header(plan('blob.unknownext').headers, 'Content-Type')).to.equal('application/octet-stream');
   });
 
-  it('HEAD: the same status and headers as GET, and no ranges', () => {
+  it('HEAD: the same status and headers as GET, and no body', () => {
     const get = plan('clip.mp4', fileStat, 'GET');
     const head = plan('clip.mp4', fileStat, 'HEAD');
     expect(head.status).to.equal(get.status);
     expect(head.headers).to.deep.equal(get.headers);
-    expect(head.ranges).to.deep.equal([]);
+    expect(head.body).to.deep.equal([]);
   });
 
-  it('an empty file: Content-Length 0 and no ranges (no range 0 to -1)', () => {
+  it('an empty file: Content-Length 0 and no body (no range 0 to -1)', () => {
     const result = plan('empty.txt', statOf({ size: 0 }));
     expect(result.status).to.equal(200);
     expect(header(result.headers, 'Content-Length')).to.equal('0');
-    expect(result.ranges).to.deep.equal([]);
+    expect(result.body).to.deep.equal([]);
   });
 
   it('a one-byte file: one range 0-0', () => {
-    expect(plan('a.bin', statOf({ size: 1 })).ranges).to.deep.equal([{ start: 0, end: 0 }]);
+    expect(plan('a.bin', statOf({ size: 1 })).body).to.deep.equal([{ start: 0, end: 0 }]);
   });
 
   it('a file over 4 GB keeps its exact length', () => {
     const size = 5 * 1024 ** 3 + 7;
     const result = plan('big.mp4', statOf({ size }));
     expect(header(result.headers, 'Content-Length')).to.equal(String(size));
-    expect(result.ranges).to.deep.equal([{ start: 0, end: size - 1 }]);
+    expect(result.body).to.deep.equal([{ start: 0, end: size - 1 }]);
   });
 
   describe('disposition', () => {

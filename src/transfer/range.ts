@@ -1,0 +1,76 @@
+// Parses a Range header against a file size (RFC 9110 §14): the whole file, some ranges, or none satisfiable.
+
+import type { ByteRange } from '../layers/layer.js';
+
+export type RangeDecision =
+  /** Send the whole file: no Range, a malformed one, another unit, too many ranges, or an empty file. */
+  | { readonly kind: 'full' }
+  /** Send these ranges, sorted and coalesced; one range means a single-part 206. */
+  | { readonly kind: 'partial'; readonly ranges: readonly ByteRange[] }
+  /** No range overlaps the file: 416 with `Content-Range: bytes *\/size`. */
+  | { readonly kind: 'unsatisfiable' };
+
+const FULL: RangeDecision = { kind: 'full' };
+const UNSATISFIABLE: RangeDecision = { kind: 'unsatisfiable' };
+const SPEC = /^(\d*)-(\d*)$/;
+
+/**
+ * Decides what a Range header asks of a file of `size` bytes. Following RFC
+ * 9110 §14.1-14.2 and the behaviour of Go's `http.ServeContent` and nginx:
+ * - only the `bytes` unit is understood; any other unit, and any syntax error
+ *   anywhere in the header, means the header is ignored (the whole file);
+ * - `first-last` is clamped to the file, `first-` runs to the end, `-n` is the
+ *   last n bytes (the whole file when n exceeds it);
+ * - specs that start past the end are dropped; when none is left the answer is 416;
+ * - more than `maxRanges` specs, or ranges adding up to more than the file,
+ *   mean the whole file (a cheap answer to a request built to be expensive);
+ * - overlapping and adjacent ranges are coalesced (§14.6 allows it, in any order).
+ * An empty file has no byte to range over, so it is always sent whole.
+ */
+export function decideRange(header: string | undefined, size: number, maxRanges: number): RangeDecision {
+  if (header === undefined || size === 0) return FULL;
+  const equals = header.indexOf('=');
+  if (equals === -1 || header.slice(0, equals).trim().toLowerCase() !== 'bytes') return FULL;
+  // A list may hold empty elements, which are ignored (RFC 9110 §5.6.1).
+  const specs = header
+    .slice(equals + 1)
+    .split(',')
+    .map((spec) => spec.trim())
+    .filter((spec) => spec !== '');
+  if (specs.length === 0 || specs.length > maxRanges) return FULL;
+
+  const ranges: ByteRange[] = [];
+  for (const spec of specs) {
+    const match = SPEC.exec(spec);
+    if (!match || (match[1] === '' && match[2] === '')) return FULL;
+    const [, first, last] = match as unknown as [string, string, string];
+    if (first === '') {
+      const suffix = Number(last);
+      if (suffix > 0) ranges.push({ start: Math.max(0, size - suffix), end: size - 1 });
+      continue;
+    }
+    const start = Number(first);
+    if (last !== '' && Number(last) < start) return FULL;
+    if (start >= size) continue;
+    ranges.push({ start, end: last === '' ? size - 1 : Math.min(Number(last), size - 1) });
+  }
+  if (ranges.length === 0) return UNSATISFIABLE;
+  const requested = ranges.reduce((sum, range) => sum + (range.end - range.start + 1), 0);
+  if (requested > size) return FULL;
+  return { kind: 'partial', ranges: coalesce(ranges) };
+}
+
+/** Sorts ranges and merges those that overlap or touch. */
+export function coalesce(ranges: readonly ByteRange[]): ByteRange[] {
+  const sorted = [...ranges].sort((a, b) => a.start - b.start);
+  const merged: ByteRange[] = [];
+  for (const range of sorted) {
+    const last = merged.at(-1);
+    if (last !== undefined && range.start <= last.end + 1) {
+      merged[merged.length - 1] = { start: last.start, end: Math.max(last.end, range.end) };
+    } else {
+      merged.push(range);
+    }
+  }
+  return merged;
+}
