@@ -51,6 +51,7 @@ const layerSchema = z
     extensions: z.array(extension).min(1).optional(),
     hidden: z.enum(['ignore', 'deny', 'allow']).default('ignore'),
     symlinks: z.enum(['within-root', 'deny']).default('within-root'),
+    io: z.enum(['inline', 'threads']).default('inline'),
   })
   .refine((layer) => !(layer.types && layer.extensions), {
     message: 'give either "types" or "extensions", not both',

@@ -35,6 +35,8 @@ export interface OpenFile {
    * the stream emits 'close' only once no read is in flight.
    */
   createReadStream(pieces: readonly BodyPiece[]): Readable;
+  /** Reads `pieces` whole into one buffer: for small bodies only, the caller bounds the size. */
+  read(pieces: readonly BodyPiece[]): Promise<Buffer>;
   /** Releases the descriptor; later calls do nothing. */
   close(): void;
 }

@@ -2,18 +2,14 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import type { LayerConfig } from '../config/schema.js';
 import { FilegateError, fail } from '../errors.js';
 import { checkIsFile, type EntryKind, type FilePolicy } from '../files/file-policy.js';
 import { checkHidden, checkNoDotSegments, checkResolvedPath, type ResolvedPolicy } from '../paths/confinement.js';
 import { quotePath, type LayerPath } from '../paths/layer-path.js';
 import { DescriptorStream } from './descriptor-stream.js';
+import { inlineIo, threadPoolIo, type FileIo } from './file-io.js';
 import type { BodyPiece, FileStat, Layer, OpenFile } from './layer.js';
-
-const openAsync = promisify(fs.open);
-const fstatAsync = promisify(fs.fstat);
-const readlinkAsync = promisify(fs.readlink);
 
 // Read-only, no-follow (a final symlink is refused by the kernel and then
 // resolved deliberately), non-blocking (opening a FIFO with no writer
@@ -45,6 +41,7 @@ export class OsLayer implements Layer {
   private readonly symlinks: LayerConfig['symlinks'];
   private readonly pathPolicy: ResolvedPolicy;
   private readonly highWaterMark: number;
+  private readonly io: FileIo;
   /** The root's real path, computed once; null until the root can be reached. */
   private rootReal: string | null = null;
 
@@ -55,6 +52,7 @@ export class OsLayer implements Layer {
     this.symlinks = config.symlinks;
     this.pathPolicy = { hidden: config.hidden, symlinks: config.symlinks };
     this.highWaterMark = options.highWaterMark;
+    this.io = config.io === 'threads' ? threadPoolIo : inlineIo;
     this.policy = {
       owner: `layer "${name}"`,
       maxFileSize: config.maxFileSize,
@@ -91,13 +89,13 @@ export class OsLayer implements Layer {
     try {
       // The name first, then fstat: a " (deleted)" seen in the name is then
       // always matched by nlink 0 (see withoutDeletedSuffix).
-      const named = HAS_PROC_FD ? await readlinkAsync(`/proc/self/fd/${fd}`) : await fs.promises.realpath(lexical);
-      const stat = await fstatAsync(fd);
+      const named = HAS_PROC_FD ? await this.io.readlink(`/proc/self/fd/${fd}`) : await fs.promises.realpath(lexical);
+      const stat = await this.io.fstat(fd);
       const realPath = withoutDeletedSuffix(named, stat);
       const realSegments = checkResolvedPath(rootReal, realPath, target, this.pathPolicy);
-      return new OsOpenFile(fd, target, realSegments, toFileStat(stat), this.highWaterMark);
+      return new OsOpenFile(fd, target, realSegments, toFileStat(stat), this.highWaterMark, this.io);
     } catch (error) {
-      fs.close(fd, () => {});
+      this.io.close(fd);
       throw error;
     }
   }
@@ -111,13 +109,13 @@ export class OsLayer implements Layer {
   /** Opens without following a final symlink, then follows one deliberately where the layer allows it. */
   private async openDescriptor(lexical: string, target: LayerPath): Promise<number> {
     try {
-      return await openAsync(lexical, OPEN_NO_FOLLOW);
+      return await this.io.open(lexical, OPEN_NO_FOLLOW);
     } catch (error) {
       if (errnoOf(error) !== 'ELOOP') return this.explainOpenFailure(error, lexical, target);
     }
     if (this.symlinks === 'deny') fail('PATH_NOT_ALLOWED', `${quotePath(target.text)} is a symlink, and this layer follows no symlinks`);
     try {
-      return await openAsync(lexical, OPEN_FOLLOW);
+      return await this.io.open(lexical, OPEN_FOLLOW);
     } catch (error) {
       return this.explainOpenFailure(error, lexical, target);
     }
@@ -185,16 +183,37 @@ class OsOpenFile implements OpenFile {
     readonly realSegments: readonly string[],
     readonly stat: FileStat,
     private readonly highWaterMark: number,
+    private readonly io: FileIo,
   ) {}
 
   createReadStream(pieces: readonly BodyPiece[]) {
     return new DescriptorStream(this.fd, pieces, this.highWaterMark);
   }
 
+  async read(pieces: readonly BodyPiece[]): Promise<Buffer> {
+    const buffers: Buffer[] = [];
+    for (const piece of pieces) {
+      if (Buffer.isBuffer(piece)) {
+        buffers.push(piece);
+        continue;
+      }
+      const length = piece.end - piece.start + 1;
+      const buffer = Buffer.allocUnsafe(length);
+      let offset = 0;
+      while (offset < length) {
+        const count = await this.io.read(this.fd, buffer, offset, length - offset, piece.start + offset);
+        if (count === 0) throw new Error('the file became shorter while it was being read');
+        offset += count;
+      }
+      buffers.push(buffer);
+    }
+    return buffers.length === 1 ? buffers[0]! : Buffer.concat(buffers);
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    fs.close(this.fd, () => {});
+    this.io.close(this.fd);
   }
 }
 

@@ -37,7 +37,7 @@ export function createDownloadRoute(layers: Layers, config: Config): Middleware 
       checkFilePolicy(file.stat, names, layer.policy, filepath.text);
       const filename = names[0]!;
       const plan = planTransfer(toTransferRequest(ctx, input.disposition), { stat: file.stat, filename, mediaType: mediaTypeOf(filename) }, options);
-      sendTransfer(ctx, plan, file);
+      await sendTransfer(ctx, plan, file);
     } catch (error) {
       file.close();
       throw error;

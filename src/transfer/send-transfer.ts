@@ -34,16 +34,36 @@ export function newBoundary(): string {
 }
 
 /**
- * Sends `plan`, reading its body from `file`, and takes ownership of the
- * file: its descriptor is released once the body stream has closed (finished,
- * failed, or destroyed because the client went away), or at once when there
- * is no body.
+ * Bodies up to this size are read in one go and written with one `end()`:
+ * for small files the round trips of a stream, not the bytes, are the cost.
  */
-export function sendTransfer(ctx: Context, plan: TransferPlan, file: OpenFile): void {
+export const SMALL_BODY_BYTES = 64 * 1024;
+
+/**
+ * Sends `plan`, reading its body from `file`, and takes ownership of the
+ * file: its descriptor is released once the body has been read (small
+ * bodies), once the body stream has closed (finished, failed, or destroyed
+ * because the client went away), or at once when there is no body.
+ */
+export async function sendTransfer(ctx: Context, plan: TransferPlan, file: OpenFile): Promise<void> {
   const { res } = ctx;
+  const length = plan.body.reduce((sum, piece) => sum + (Buffer.isBuffer(piece) ? piece.length : piece.end - piece.start + 1), 0);
+  let small: Buffer | null = null;
+  if (plan.body.length > 0 && length <= SMALL_BODY_BYTES) {
+    try {
+      small = await file.read(plan.body);
+    } finally {
+      file.close();
+    }
+  }
   ctx.status = plan.status;
   ctx.set(plan.headers);
   ctx.respond = false;
+  if (small !== null) {
+    (ctx.state as { transfer?: TransferRecord }).transfer = { bytesRead: () => small.length };
+    res.end(small);
+    return;
+  }
   if (plan.body.length === 0) {
     file.close();
     res.end();
