@@ -24,7 +24,8 @@ const SPEC = /^(\d*)-(\d*)$/;
  * - specs that start past the end are dropped; when none is left the answer is 416;
  * - more than `maxRanges` specs, or ranges adding up to more than the file,
  *   mean the whole file (a cheap answer to a request built to be expensive);
- * - overlapping and adjacent ranges are coalesced (§14.6 allows it, in any order).
+ * - overlapping and adjacent ranges are coalesced (§14.6), and the parts keep
+ *   the order of the specs that asked for them (§15.3.7.2).
  * An empty file has no byte to range over, so it is always sent whole.
  */
 export function decideRange(header: string | undefined, size: number, maxRanges: number): RangeDecision {
@@ -60,17 +61,22 @@ export function decideRange(header: string | undefined, size: number, maxRanges:
   return { kind: 'partial', ranges: coalesce(ranges) };
 }
 
-/** Sorts ranges and merges those that overlap or touch. */
+/**
+ * Merges ranges that overlap or touch, and returns the merged ranges in the
+ * order of the earliest range that went into each (RFC 9110 §15.3.7.2: parts
+ * in the order asked, except those coalesced into others).
+ */
 export function coalesce(ranges: readonly ByteRange[]): ByteRange[] {
-  const sorted = [...ranges].sort((a, b) => a.start - b.start);
-  const merged: ByteRange[] = [];
+  const sorted = ranges.map((range, order) => ({ ...range, order })).sort((a, b) => a.start - b.start);
+  const merged: Array<{ start: number; end: number; order: number }> = [];
   for (const range of sorted) {
     const last = merged.at(-1);
     if (last !== undefined && range.start <= last.end + 1) {
-      merged[merged.length - 1] = { start: last.start, end: Math.max(last.end, range.end) };
+      last.end = Math.max(last.end, range.end);
+      last.order = Math.min(last.order, range.order);
     } else {
-      merged.push(range);
+      merged.push({ ...range });
     }
   }
-  return merged;
+  return merged.sort((a, b) => a.order - b.order).map(({ start, end }) => ({ start, end }));
 }

@@ -1,13 +1,14 @@
-// Tests for the transfer plan (status, every SPEC header, the body's byte ranges) and the validators it derives from fstat.
+// Tests for the transfer plan (status, every SPEC header, the body's pieces for 200, 206, multipart, 304, 412 and 416) and the validators it derives from fstat.
 
 import { expect } from 'chai';
 import { mkdtempSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { isFilegateError, type FilegateError } from '../../src/errors.js';
 import { mediaTypeOf } from '../../src/files/file-types.js';
-import type { FileStat } from '../../src/layers/layer.js';
+import type { BodyPiece, FileStat } from '../../src/layers/layer.js';
 import type { DispositionType } from '../../src/transfer/content-disposition.js';
-import { planTransfer } from '../../src/transfer/plan-transfer.js';
+import { planTransfer, type TransferRequest } from '../../src/transfer/plan-transfer.js';
 import { toEntityTag, toLastModified } from '../../src/transfer/validators.js';
 
 const options = { cacheControl: 'private, no-cache', maxRanges: 16, newBoundary: () => 'BOUNDARY' };
@@ -204,5 +205,312 @@ describe('toLastModified', () => {
   it('parses back to the modification time, truncated to the second', () => {
     const mtimeMs = 1_700_000_000_987.6;
     expect(Date.parse(toLastModified(statOf({ mtimeMs })))).to.equal(1_700_000_000_000);
+  });
+});
+
+describe('planTransfer: conditional requests and ranges', () => {
+  const SIZE = 1000;
+  const stat = statOf({ size: SIZE });
+  const etag = toEntityTag(stat);
+  const lastModified = toLastModified(stat);
+  const BOUNDARY = 'test-boundary-0123456789abcdef';
+  // A stand-in for the file's bytes, to check multipart bodies byte by byte.
+  const content = Buffer.from(Array.from({ length: SIZE }, (_, i) => (i * 7 + 3) % 256));
+
+  /** Plans a request for a 1000-byte file and counts the boundaries it asked for. */
+  const planFor = (request: Partial<TransferRequest>, filename = 'clip.mp4', extra: Partial<typeof options> = {}) => {
+    let boundaries = 0;
+    const result = planTransfer(
+      { method: 'GET', disposition: 'attachment', ...request },
+      { stat, filename, mediaType: mediaTypeOf(filename) },
+      {
+        ...options,
+        newBoundary: () => {
+          boundaries += 1;
+          return BOUNDARY;
+        },
+        ...extra,
+      },
+    );
+    return { result, boundaries };
+  };
+
+  /** The FilegateError planning throws. */
+  const errorOf = (request: Partial<TransferRequest>): FilegateError => {
+    try {
+      planFor(request);
+    } catch (error) {
+      if (isFilegateError(error)) return error;
+      throw error;
+    }
+    return expect.fail('expected planTransfer to throw a FilegateError');
+  };
+
+  /** The body as bytes: Buffers as they are, ranges replaced by the file's bytes. */
+  const join = (body: readonly BodyPiece[]) => Buffer.concat(body.map((piece) => (Buffer.isBuffer(piece) ? piece : content.subarray(piece.start, piece.end + 1))));
+  const lengthOf = (body: readonly BodyPiece[]) => body.reduce((sum, piece) => sum + (Buffer.isBuffer(piece) ? piece.length : piece.end - piece.start + 1), 0);
+
+  /** Splits a multipart body (RFC 2046 §5.1.1) into parts: their headers (lower-cased names) and data. */
+  const parseMultipart = (body: Buffer, boundary: string) => {
+    const text = body.toString('latin1');
+    const opening = `--${boundary}\r\n`;
+    const delimiter = `\r\n--${boundary}`;
+    const closing = `${delimiter}--\r\n`;
+    expect(text.startsWith(opening), 'the body starts with the first delimiter').to.equal(true);
+    expect(text.endsWith(closing), 'the body ends with the close delimiter').to.equal(true);
+    const inner = text.slice(opening.length, text.length - closing.length);
+    return inner.split(`${delimiter}\r\n`).map((part) => {
+      const split = part.indexOf('\r\n\r\n');
+      expect(split, 'a part has a header block').to.be.greaterThan(-1);
+      const headers: Record<string, string> = {};
+      for (const line of part.slice(0, split).split('\r\n')) {
+        const colon = line.indexOf(':');
+        headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
+      }
+      return { headers, data: Buffer.from(part.slice(split + 4), 'latin1') };
+    });
+  };
+
+  describe('304 Not Modified', () => {
+    const cases: Array<[string, Partial<TransferRequest>]> = [
+      ['If-None-Match with the current tag', { ifNoneMatch: etag }],
+      ['If-None-Match with the weak form of the current tag', { ifNoneMatch: `W/${etag}` }],
+      ['If-None-Match: *', { ifNoneMatch: '*' }],
+      ['If-Modified-Since at Last-Modified', { ifModifiedSince: lastModified }],
+      ['If-None-Match with the current tag and a Range (preconditions come first)', { ifNoneMatch: etag, range: 'bytes=0-1' }],
+      ['If-Modified-Since and an unsatisfiable Range (preconditions come first)', { ifModifiedSince: lastModified, range: 'bytes=5000-' }],
+    ];
+    for (const method of ['GET', 'HEAD']) {
+      for (const [what, request] of cases) {
+        it(`${method}, ${what}: 304 with the validators and Cache-Control, no content headers, no body`, () => {
+          const { result, boundaries } = planFor({ ...request, method });
+          expect(result.status).to.equal(304);
+          expect(header(result.headers, 'ETag')).to.equal(etag);
+          expect(header(result.headers, 'Last-Modified')).to.equal(lastModified);
+          expect(header(result.headers, 'Cache-Control')).to.equal('private, no-cache');
+          for (const name of ['Content-Type', 'Content-Length', 'Content-Disposition', 'Content-Range']) {
+            expect(header(result.headers, name), name).to.equal(undefined);
+          }
+          expect(result.body).to.deep.equal([]);
+          expect(boundaries).to.equal(0);
+        });
+      }
+    }
+
+    it('If-None-Match with another tag: 200', () => expect(planFor({ ifNoneMatch: '"other"' }).result.status).to.equal(200));
+    it('If-Modified-Since one second before Last-Modified: 200', () => {
+      const before = new Date(Date.parse(lastModified) - 1000).toUTCString();
+      expect(planFor({ ifModifiedSince: before }).result.status).to.equal(200);
+    });
+  });
+
+  describe('412 PRECONDITION_FAILED', () => {
+    const cases: Array<[string, Partial<TransferRequest>]> = [
+      ['If-Match with another tag', { ifMatch: '"other"' }],
+      ['If-Match with the weak form of the current tag', { ifMatch: `W/${etag}` }],
+      ['If-Unmodified-Since one second before Last-Modified', { ifUnmodifiedSince: new Date(Date.parse(lastModified) - 1000).toUTCString() }],
+      ['If-Match failing and If-None-Match matching', { ifMatch: '"other"', ifNoneMatch: etag }],
+      ['If-Match failing and an unsatisfiable Range', { ifMatch: '"other"', range: 'bytes=5000-' }],
+    ];
+    for (const method of ['GET', 'HEAD']) {
+      for (const [what, request] of cases) {
+        it(`${method}, ${what}: throws PRECONDITION_FAILED, status 412`, () => {
+          const error = errorOf({ ...request, method });
+          expect(error.code).to.equal('PRECONDITION_FAILED');
+          expect(error.status).to.equal(412);
+        });
+      }
+    }
+
+    it('If-Match with the current tag: 200', () => expect(planFor({ ifMatch: etag }).result.status).to.equal(200));
+  });
+
+  describe('416 RANGE_NOT_SATISFIABLE', () => {
+    const ranges = ['bytes=1000-', 'bytes=1000-1000', 'bytes=5000-6000', 'bytes=-0', 'bytes=2000-,3000-'];
+    for (const method of ['GET', 'HEAD']) {
+      for (const range of ranges) {
+        it(`${method}, ${range} on ${SIZE} bytes: throws RANGE_NOT_SATISFIABLE with Content-Range: bytes */${SIZE}`, () => {
+          const error = errorOf({ method, range });
+          expect(error.code).to.equal('RANGE_NOT_SATISFIABLE');
+          expect(error.status).to.equal(416);
+          expect(error.headers['Content-Range']).to.equal(`bytes */${SIZE}`);
+        });
+      }
+    }
+
+    it('a stale If-Range drops an unsatisfiable Range too: 200', () => {
+      expect(planFor({ range: 'bytes=5000-', ifRange: '"other"' }).result.status).to.equal(200);
+    });
+  });
+
+  describe('a single range: 206', () => {
+    const cases: Array<[string, number, number]> = [
+      ['bytes=0-0', 0, 0],
+      // Safari's probe before playing media.
+      ['bytes=0-1', 0, 1],
+      ['bytes=100-199', 100, 199],
+      ['bytes=990-', 990, 999],
+      ['bytes=-5', 995, 999],
+      ['bytes=-5000', 0, 999],
+      ['bytes=900-5000', 900, 999],
+      ['bytes=0-9,10-19', 0, 19],
+      ['bytes=10-19,0-14', 0, 19],
+      ['bytes=0-9,5000-', 0, 9],
+    ];
+    for (const [range, start, end] of cases) {
+      it(`${range} → Content-Range bytes ${start}-${end}/${SIZE}, Content-Length ${end - start + 1}, one body range`, () => {
+        const { result, boundaries } = planFor({ range });
+        expect(result.status).to.equal(206);
+        expect(header(result.headers, 'Content-Range')).to.equal(`bytes ${start}-${end}/${SIZE}`);
+        expect(header(result.headers, 'Content-Length')).to.equal(String(end - start + 1));
+        expect(header(result.headers, 'Content-Type')).to.equal('video/mp4');
+        for (const name of SPEC_HEADERS) expect(header(result.headers, name), name).to.be.a('string').and.not.equal('');
+        expect(header(result.headers, 'ETag')).to.equal(etag);
+        expect(result.body).to.deep.equal([{ start, end }]);
+        expect(boundaries, 'no boundary for a single part').to.equal(0);
+      });
+    }
+
+    it('HEAD with a Range: 206 with the same headers as GET, and no body', () => {
+      const get = planFor({ range: 'bytes=0-1' }).result;
+      const head = planFor({ range: 'bytes=0-1', method: 'HEAD' }).result;
+      expect(head.status).to.equal(206);
+      expect(head.headers).to.deep.equal(get.headers);
+      expect(head.body).to.deep.equal([]);
+    });
+  });
+
+  describe('several ranges: 206 multipart/byteranges', () => {
+    const cases: Array<[string, string, string, Array<[number, number]>]> = [
+      ['clip.mp4', 'video/mp4', 'bytes=0-9,100-199,-10', [[0, 9], [100, 199], [990, 999]]],
+      ['notes.txt', 'text/plain; charset=utf-8', 'bytes=0-0,2-2', [[0, 0], [2, 2]]],
+      // Coalesced, and in the order of the specs (RFC 9110 §15.3.7.2), the merged part in place of its earliest spec.
+      ['blob.unknownext', 'application/octet-stream', 'bytes=0-49,25-74,500-,200-299', [[0, 74], [500, 999], [200, 299]]],
+      ['clip.mp4', 'video/mp4', 'bytes=0-9,,20-29, 40-49', [[0, 9], [20, 29], [40, 49]]],
+    ];
+    for (const [filename, partType, range, expected] of cases) {
+      it(`${filename}, ${range}: ${expected.length} parts, byte-exact, with an exact Content-Length`, () => {
+        const { result, boundaries } = planFor({ range }, filename);
+        expect(result.status).to.equal(206);
+        expect(boundaries, 'newBoundary called once').to.equal(1);
+        expect(header(result.headers, 'Content-Type')).to.equal(`multipart/byteranges; boundary=${BOUNDARY}`);
+        expect(header(result.headers, 'Content-Range'), 'no top-level Content-Range').to.equal(undefined);
+        expect(header(result.headers, 'ETag')).to.equal(etag);
+        expect(header(result.headers, 'Accept-Ranges')).to.equal('bytes');
+        const body = join(result.body);
+        expect(header(result.headers, 'Content-Length')).to.equal(String(lengthOf(result.body)));
+        expect(header(result.headers, 'Content-Length')).to.equal(String(body.length));
+        const parts = parseMultipart(body, BOUNDARY);
+        expect(parts.map((part) => part.headers['content-range'])).to.deep.equal(expected.map(([start, end]) => `bytes ${start}-${end}/${SIZE}`));
+        for (const [index, part] of parts.entries()) {
+          const [start, end] = expected[index]!;
+          expect(part.headers['content-type'], `part ${index} Content-Type`).to.equal(partType);
+          expect(part.data.equals(content.subarray(start, end + 1)), `part ${index} bytes`).to.equal(true);
+        }
+      });
+    }
+
+    it('the ranges of the file are body ranges, not bytes held in memory', () => {
+      const { result } = planFor({ range: 'bytes=0-9,100-199' });
+      const ranges = result.body.filter((piece) => !Buffer.isBuffer(piece));
+      expect(ranges).to.deep.equal([
+        { start: 0, end: 9 },
+        { start: 100, end: 199 },
+      ]);
+      const literal = result.body.filter((piece): piece is Buffer => Buffer.isBuffer(piece));
+      expect(literal.reduce((sum, piece) => sum + piece.length, 0)).to.be.lessThan(400);
+    });
+
+    it('sixteen ranges, the default cap: sixteen parts', () => {
+      const range = `bytes=${Array.from({ length: 16 }, (_, i) => `${i * 50}-${i * 50 + 9}`).join(',')}`;
+      const { result } = planFor({ range });
+      expect(result.status).to.equal(206);
+      expect(parseMultipart(join(result.body), BOUNDARY)).to.have.length(16);
+    });
+
+    it('HEAD: 206 with the same headers as GET, Content-Length included, and no body', () => {
+      const get = planFor({ range: 'bytes=0-9,100-199' }).result;
+      const head = planFor({ range: 'bytes=0-9,100-199', method: 'HEAD' }).result;
+      expect(head.status).to.equal(206);
+      expect(head.headers).to.deep.equal(get.headers);
+      expect(head.body).to.deep.equal([]);
+    });
+  });
+
+  describe('If-Range', () => {
+    const before = new Date(Date.parse(lastModified) - 1000).toUTCString();
+    const after = new Date(Date.parse(lastModified) + 1000).toUTCString();
+    const cases: Array<[string, string, number]> = [
+      ['the current strong tag', etag, 206],
+      ['the Last-Modified date', lastModified, 206],
+      ['another tag (stale)', '"other"', 200],
+      ['the weak form of the current tag', `W/${etag}`, 200],
+      ['an earlier date', before, 200],
+      ['a later date', after, 200],
+      ['garbage', 'garbage', 200],
+    ];
+    for (const [what, ifRange, status] of cases) {
+      it(`${what} with bytes=0-1 → ${status}${status === 200 ? ', the whole file' : ''}`, () => {
+        const { result } = planFor({ range: 'bytes=0-1', ifRange });
+        expect(result.status).to.equal(status);
+        if (status === 200) {
+          expect(header(result.headers, 'Content-Length')).to.equal(String(SIZE));
+          expect(header(result.headers, 'Content-Range')).to.equal(undefined);
+          expect(result.body).to.deep.equal([{ start: 0, end: SIZE - 1 }]);
+        } else {
+          expect(result.body).to.deep.equal([{ start: 0, end: 1 }]);
+        }
+      });
+    }
+
+    it('a stale If-Range with several ranges: 200, and no boundary made', () => {
+      const { result, boundaries } = planFor({ range: 'bytes=0-1,5-6', ifRange: '"other"' });
+      expect(result.status).to.equal(200);
+      expect(boundaries).to.equal(0);
+    });
+  });
+
+  describe('a Range that is ignored: 200 and the whole file', () => {
+    const seventeen = `bytes=${Array.from({ length: 17 }, (_, i) => `${i * 50}-${i * 50 + 9}`).join(',')}`;
+    const cases: Array<[string, string, Partial<typeof options>]> = [
+      ['malformed', 'bytes=abc', {}],
+      ['another unit', 'items=0-5', {}],
+      ['last before first', 'bytes=5-1', {}],
+      ['seventeen ranges over the default cap of 16', seventeen, {}],
+      ['three ranges over a configured cap of 2', 'bytes=0-0,2-2,4-4', { maxRanges: 2 }],
+      ['ranges adding up to more than the file', 'bytes=0-,0-', {}],
+    ];
+    for (const [what, range, extra] of cases) {
+      it(`${what} (${range.length > 30 ? `${range.slice(0, 30)}…` : range})`, () => {
+        const { result, boundaries } = planFor({ range }, 'clip.mp4', extra);
+        expect(result.status).to.equal(200);
+        expect(header(result.headers, 'Content-Length')).to.equal(String(SIZE));
+        expect(header(result.headers, 'Content-Range')).to.equal(undefined);
+        expect(result.body).to.deep.equal([{ start: 0, end: SIZE - 1 }]);
+        expect(boundaries).to.equal(0);
+      });
+    }
+
+    it('an empty file with a Range: 200 and no body', () => {
+      const result = planTransfer({ method: 'GET', disposition: 'attachment', range: 'bytes=0-0' }, { stat: statOf({ size: 0 }), filename: 'empty.txt', mediaType: 'text/plain' }, options);
+      expect(result.status).to.equal(200);
+      expect(header(result.headers, 'Content-Length')).to.equal('0');
+      expect(result.body).to.deep.equal([]);
+    });
+  });
+
+  describe('newBoundary is called only for multipart answers', () => {
+    const cases: Array<[string, Partial<TransferRequest>, number]> = [
+      ['no Range', {}, 0],
+      ['a single range', { range: 'bytes=0-1' }, 0],
+      ['two ranges coalesced into one', { range: 'bytes=0-9,5-19' }, 0],
+      ['a 304', { ifNoneMatch: etag, range: 'bytes=0-1,5-6' }, 0],
+      ['HEAD with a single range', { method: 'HEAD', range: 'bytes=0-1' }, 0],
+      ['two ranges', { range: 'bytes=0-1,5-6' }, 1],
+      ['HEAD with two ranges', { method: 'HEAD', range: 'bytes=0-1,5-6' }, 1],
+    ];
+    for (const [what, request, expected] of cases) {
+      it(`${what}: ${expected} call${expected === 1 ? '' : 's'}`, () => expect(planFor(request).boundaries).to.equal(expected));
+    }
   });
 });
