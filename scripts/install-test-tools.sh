@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs the command-line clients the tests drive (curl, wget, aria2c) from Debian when missing.
+set -euo pipefail
+missing=()
+for tool in curl:curl wget:wget aria2c:aria2 mkfifo:coreutils; do
+  command -v "${tool%%:*}" >/dev/null 2>&1 || missing+=("${tool##*:}")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "installing test clients: ${missing[*]}" >&2
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null 2>&1; then SUDO=sudo; else
+    echo "missing ${missing[*]}: install them (apt-get install ${missing[*]}) and run the tests again" >&2
+    exit 1
+  fi
+fi
+export DEBIAN_FRONTEND=noninteractive
+${SUDO:-} apt-get update -qq
+${SUDO:-} apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
