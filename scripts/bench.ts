@@ -1,0 +1,1172 @@
+// `npm run bench`: filegate side by side with the servers a user would pick instead
+// (@koa/send under Koa, @fastify/static under Fastify, nginx), on the same fixture
+// files, in one run on this machine. Loopback only, bounded in time, and every
+// process it starts is ended on the way out, on error and on Ctrl-C too.
+//
+// Each server is pinned to CPU 0 (`taskset -c 0`, which execs, so the pid sampled
+// is the server's own) and the load generator to CPU 1. See docs/performance.md.
+//
+//   npm run bench                          # build, then every scenario (a few minutes)
+//   npm run bench -- --duration 8 --warmup 2
+//   npm run bench -- --only 1,4 --servers filegate,fastify --loadgen autocannon
+
+import { execFileSync, spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { createSecretKey, randomBytes } from 'node:crypto';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { SignJWT } from 'jose';
+
+// ---------------------------------------------------------------- options
+
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const BENCH_DIR = '/tmp/filegate-bench';
+const FIXTURES = path.join(BENCH_DIR, 'files');
+const RESULTS_FILE = path.join(BENCH_DIR, 'results.json');
+const HOST = '127.0.0.1';
+const SERVER_CPU = '0';
+const CLIENT_CPU = '1';
+
+const SERVER_NAMES = ['filegate', 'koa', 'fastify', 'nginx'] as const;
+type ServerName = (typeof SERVER_NAMES)[number];
+const SERVER_LABELS: Record<ServerName, string> = {
+  filegate: 'filegate',
+  koa: 'koa + @koa/send',
+  fastify: 'fastify + @fastify/static',
+  nginx: 'nginx',
+};
+
+const { values: opts } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '6' },
+    warmup: { type: 'string', default: '2' },
+    loadgen: { type: 'string', default: 'wrk' },
+    'quiet-wait': { type: 'string', default: '30' },
+    only: { type: 'string' },
+    servers: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  },
+});
+if (opts.help) {
+  process.stdout.write(
+    'usage: npm run bench -- [--duration SECONDS] [--warmup SECONDS] [--loadgen wrk|autocannon] [--quiet-wait SECONDS] [--only 1,2,...] [--servers filegate,koa,fastify,nginx]\n',
+  );
+  process.exit(0);
+}
+const DURATION = Number(opts.duration);
+const WARMUP = Number(opts.warmup);
+const LOADGEN = opts.loadgen;
+const QUIET_WAIT = Number(opts['quiet-wait']);
+if (!(DURATION >= 1 && DURATION <= 60) || !(WARMUP >= 0 && WARMUP <= 30)) throw new Error('--duration must be 1-60 s and --warmup 0-30 s');
+if (LOADGEN !== 'wrk' && LOADGEN !== 'autocannon') throw new Error('--loadgen is wrk or autocannon');
+const ONLY = opts.only ? new Set(opts.only.split(',').map((s) => Number(s.trim()))) : null;
+const SERVERS: ServerName[] = opts.servers
+  ? opts.servers.split(',').map((s) => {
+      const name = s.trim() as ServerName;
+      if (!SERVER_NAMES.includes(name)) throw new Error(`unknown server ${s}`);
+      return name;
+    })
+  : [...SERVER_NAMES];
+
+const KiB = 1024;
+const MiB = 1024 ** 2;
+const GiB = 1024 ** 3;
+const FILES = {
+  '1KB.bin': KiB,
+  '1MB.bin': MiB,
+  '100MB.bin': 100 * MiB,
+  '1GB.bin': GiB,
+} as const;
+type FixtureName = keyof typeof FILES;
+
+const MULTI_RANGES = Array.from({ length: 10 }, (_, i) => `${i * 1000}-${i * 1000 + 99}`);
+const MULTI_RANGE_HEADER = `bytes=${MULTI_RANGES.join(',')}`;
+
+// ---------------------------------------------------------------- processes
+
+/** Every process this script started, each the leader of its own process group. */
+const children = new Set<ChildProcess>();
+
+function launch(command: string, args: string[], options: SpawnOptions = {}): ChildProcess {
+  const child = spawn(command, args, { ...options, detached: true });
+  children.add(child);
+  child.on('exit', () => children.delete(child));
+  child.on('error', () => children.delete(child));
+  return child;
+}
+
+function hasExited(child: ChildProcess): boolean {
+  return child.exitCode !== null || child.signalCode !== null;
+}
+
+function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (child.pid === undefined || hasExited(child)) return;
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    try {
+      child.kill(signal);
+    } catch {
+      /* already gone */
+    }
+  }
+}
+
+function waitExit(child: ChildProcess, ms: number): Promise<boolean> {
+  if (hasExited(child) || child.pid === undefined) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), ms);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve(true);
+    });
+  });
+}
+
+async function stopProcess(child: ChildProcess, graceMs = 3000): Promise<void> {
+  signalGroup(child, 'SIGTERM');
+  if (await waitExit(child, graceMs)) return;
+  signalGroup(child, 'SIGKILL');
+  await waitExit(child, 2000);
+}
+
+function killEverything(): void {
+  for (const child of children) signalGroup(child, 'SIGKILL');
+}
+
+process.on('exit', killEverything);
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.on(signal, () => {
+    process.stderr.write(`\nbench: ${signal}, stopping every process it started\n`);
+    killEverything();
+    process.exit(130);
+  });
+}
+
+/**
+ * `npm run bench` is npm → sh → tsx → this process. Killing npm alone leaves
+ * tsx and this process orphaned, so a watchdog treats the loss of the parent
+ * or grandparent (reparented to another process) as a hangup.
+ */
+function parentOf(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  } catch {
+    return null;
+  }
+}
+const lineage = [process.ppid, parentOf(process.ppid)];
+setInterval(() => {
+  const now = [process.ppid, parentOf(process.ppid)];
+  if (now[0] !== lineage[0] || now[1] !== lineage[1]) {
+    process.stderr.write('\nbench: its parent went away, stopping every process it started\n');
+    killEverything();
+    process.exit(130);
+  }
+}, 500).unref();
+
+interface RunResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  timedOut: boolean;
+}
+
+/** Runs a command to its end (or until `timeoutMs`), capturing its output. */
+function run(command: string, args: string[], timeoutMs: number, options: SpawnOptions = {}): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = launch(command, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    let timedOut = false;
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    const timer = setTimeout(() => {
+      timedOut = true;
+      signalGroup(child, 'SIGKILL');
+    }, timeoutMs);
+    child.on('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr, timedOut });
+    });
+  });
+}
+
+function onClient(command: string, args: string[]): [string, string[]] {
+  return ['taskset', ['-c', CLIENT_CPU, command, ...args]];
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function has(command: string): boolean {
+  try {
+    execFileSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, HOST, () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+// ---------------------------------------------------------------- memory
+
+/** VmRSS of a process and its children (nginx: master and worker), in KiB; null when gone. */
+function rssKiB(pid: number): number | null {
+  let total = 0;
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
+    if (!match) return null;
+    total += Number(match[1]);
+  } catch {
+    return null;
+  }
+  for (const child of childPids(pid)) total += rssKiB(child) ?? 0;
+  return total;
+}
+
+function childPids(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/** Samples a process's RSS every 50 ms; `peak` is the highest sample since `reset`. */
+class RssSampler {
+  private timer: NodeJS.Timeout | null = null;
+  peak = 0;
+  samples = 0;
+  constructor(private readonly pid: number) {}
+  start(): this {
+    this.reset();
+    this.timer = setInterval(() => this.sample(), 50);
+    return this;
+  }
+  reset(): void {
+    this.peak = 0;
+    this.samples = 0;
+    this.sample();
+  }
+  sample(): number | null {
+    const kib = rssKiB(this.pid);
+    if (kib !== null) {
+      this.samples++;
+      if (kib > this.peak) this.peak = kib;
+    }
+    return kib;
+  }
+  stop(): number {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    this.sample();
+    return this.peak;
+  }
+}
+
+// ---------------------------------------------------------------- CPU
+
+const CLK_TCK = 100;
+
+/** user+system CPU ticks of a process and its children (nginx: master and worker). */
+function cpuTicks(pid: number): number {
+  let total = 0;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    total += Number(fields[11]) + Number(fields[12]); // utime, stime
+  } catch {
+    return 0;
+  }
+  for (const child of childPids(pid)) total += cpuTicks(child);
+  return total;
+}
+
+/**
+ * Per-CPU ticks from /proc/stat: `busy` is every non-idle tick, `task` only
+ * the user and system time of processes (not the interrupt and softirq time
+ * that loopback traffic costs the sending core, which no process is charged).
+ */
+function coreTicks(): Map<string, { busy: number; task: number; total: number }> {
+  const out = new Map<string, { busy: number; task: number; total: number }>();
+  for (const line of readFileSync('/proc/stat', 'utf8').split('\n')) {
+    const match = /^cpu(\d+)\s+(.*)$/.exec(line);
+    if (!match) continue;
+    const n = match[2]!.split(/\s+/).map(Number);
+    const total = n.slice(0, 8).reduce((a, b) => a + b, 0);
+    const idle = (n[3] ?? 0) + (n[4] ?? 0);
+    out.set(match[1]!, { busy: total - idle, task: (n[0] ?? 0) + (n[1] ?? 0) + (n[2] ?? 0), total });
+  }
+  return out;
+}
+
+/** Measures, over a window, the server's CPU use and how busy each core was (%). */
+class CpuWindow {
+  private readonly t0 = process.hrtime.bigint();
+  private readonly server0: number;
+  private readonly cores0 = coreTicks();
+  constructor(private readonly pid: number | null) {
+    this.server0 = pid === null ? 0 : cpuTicks(pid);
+  }
+  end(): { serverPct: number | null; cpu0Pct: number; cpu1Pct: number; cpu0TaskPct: number } {
+    const seconds = Number(process.hrtime.bigint() - this.t0) / 1e9;
+    const cores1 = coreTicks();
+    const busy = (cpu: string, kind: 'busy' | 'task' = 'busy') => {
+      const a = this.cores0.get(cpu);
+      const b = cores1.get(cpu);
+      if (!a || !b || b.total === a.total) return 0;
+      return Math.round(((b[kind] - a[kind]) / (b.total - a.total)) * 100);
+    };
+    const serverPct = this.pid === null ? null : Math.round(((cpuTicks(this.pid) - this.server0) / CLK_TCK / seconds) * 100);
+    return { serverPct, cpu0Pct: busy(SERVER_CPU), cpu1Pct: busy(CLIENT_CPU), cpu0TaskPct: busy(SERVER_CPU, 'task') };
+  }
+}
+
+/** How busy the two cores are with other work (nothing of the bench running), over `ms`. */
+async function backgroundLoad(ms = 500): Promise<{ cpu0Pct: number; cpu1Pct: number }> {
+  const window = new CpuWindow(null);
+  await sleep(ms);
+  const { cpu0Pct, cpu1Pct } = window.end();
+  return { cpu0Pct, cpu1Pct };
+}
+
+const backgroundWarnings: string[] = [];
+
+/** Flags a measurement during which something else than the server ran on CPU 0. */
+function noteContention(label: string, usage: { serverPct: number | null; cpu0TaskPct: number }, record = true): boolean {
+  const other = usage.cpu0TaskPct - (usage.serverPct ?? 0);
+  if (other <= 15) return false;
+  if (record) {
+    backgroundWarnings.push(`${label}: processes used ${usage.cpu0TaskPct}% of CPU 0, the server only ${usage.serverPct}%: other work shared the server's core`);
+  }
+  return true;
+}
+
+/** A note for a figure that the client, not the server, limited. */
+function clientBound(usage: { serverPct: number | null; cpu1Pct: number }): string | null {
+  return usage.cpu1Pct >= 95 && (usage.serverPct ?? 0) < 90 ? `client-bound (CPU 1 ${usage.cpu1Pct}% busy, server ${usage.serverPct}%)` : null;
+}
+
+/**
+ * Waits (up to --quiet-wait seconds) until other processes leave both cores
+ * idle, so that a measurement does not share its core with, say, a test run.
+ */
+async function checkBackground(label: string): Promise<{ cpu0Pct: number; cpu1Pct: number; waitedS: number }> {
+  const started = Date.now();
+  let load = await backgroundLoad();
+  while ((load.cpu0Pct > 10 || load.cpu1Pct > 10) && Date.now() - started < QUIET_WAIT * 1000) {
+    await sleep(500);
+    load = await backgroundLoad();
+  }
+  const waitedS = Math.round((Date.now() - started) / 1000);
+  if (waitedS > 1) process.stdout.write(`[waited ${waitedS} s for other processes to leave the cores] `);
+  if (load.cpu0Pct > 10 || load.cpu1Pct > 10) {
+    const warning = `${label}: other processes kept the cores busy before the measurement (CPU 0 ${load.cpu0Pct}%, CPU 1 ${load.cpu1Pct}%); figures are less reliable`;
+    backgroundWarnings.push(warning);
+    process.stdout.write(`[${warning}] `);
+  }
+  return { ...load, waitedS };
+}
+
+// ---------------------------------------------------------------- fixtures
+
+/** Writes the fixture files once (real bytes, no holes) and reuses them afterwards. */
+function ensureFixtures(): void {
+  mkdirSync(FIXTURES, { recursive: true });
+  for (const [name, size] of Object.entries(FILES)) {
+    const file = path.join(FIXTURES, name);
+    if (existsSync(file) && statSync(file).size === size && statSync(file).blocks * 512 >= size) continue;
+    process.stdout.write(`  writing ${name} (${formatBytes(size)})\n`);
+    const block = randomBytes(Math.min(size, MiB));
+    const partial = `${file}.partial`;
+    const fd = openSync(partial, 'w');
+    try {
+      for (let offset = 0; offset < size; offset += block.length) {
+        block.writeUInt32BE(offset / block.length, 0); // every block differs
+        writeSync(fd, block, 0, Math.min(block.length, size - offset));
+      }
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(partial, file);
+  }
+}
+
+/** Reads every fixture once so that every server meets a warm page cache. */
+async function warmPageCache(): Promise<void> {
+  const files = Object.keys(FILES).map((name) => path.join(FIXTURES, name));
+  await run('sh', ['-c', 'cat "$@" > /dev/null', 'sh', ...files], 120_000);
+}
+
+// ---------------------------------------------------------------- servers
+
+interface Server {
+  name: ServerName;
+  pid: number;
+  port: number;
+  child: ChildProcess;
+  logFile: string;
+  url(file: FixtureName): string;
+  headers: Record<string, string>;
+}
+
+const SECRET = randomBytes(32).toString('base64url');
+let TOKEN = '';
+let TMP = '';
+
+async function startServer(name: ServerName): Promise<Server> {
+  const port = await freePort();
+  const logFile = path.join(TMP, `${name}-${port}.log`);
+  const log = openSync(logFile, 'w');
+  const stdio: SpawnOptions['stdio'] = ['ignore', log, log];
+  let child: ChildProcess;
+  let url: (file: FixtureName) => string = (file) => `http://${HOST}:${port}/${file}`;
+  let headers: Record<string, string> = {};
+  if (name === 'filegate') {
+    child = launch('taskset', ['-c', SERVER_CPU, process.execPath, 'dist/src/main.js'], {
+      cwd: REPO,
+      stdio,
+      env: {
+        ...process.env,
+        NODE_ENV: 'production',
+        FILEGATE_CONFIG: path.join(TMP, 'filegate.json'),
+        FILEGATE_ROOT: FIXTURES,
+        FILEGATE_HOST: HOST,
+        FILEGATE_PORT: String(port),
+        FILEGATE_JWT_SECRET: SECRET,
+        FILEGATE_LOG_LEVEL: 'warn',
+      },
+    });
+    url = (file) => `http://${HOST}:${port}/api/download?filepath=${encodeURIComponent(file)}`;
+    headers = { Authorization: `Bearer ${TOKEN}` };
+  } else if (name === 'koa' || name === 'fastify') {
+    child = launch('taskset', ['-c', SERVER_CPU, process.execPath, '--import', 'tsx', 'scripts/bench-peers.ts', name, String(port), FIXTURES], {
+      cwd: REPO,
+      stdio,
+      env: { ...process.env, NODE_ENV: 'production' },
+    });
+  } else {
+    const prefix = path.join(TMP, `nginx-${port}`);
+    mkdirSync(prefix, { recursive: true });
+    const conf = path.join(prefix, 'nginx.conf');
+    writeFileSync(conf, nginxConfig(prefix, port));
+    child = launch('taskset', ['-c', SERVER_CPU, 'nginx', '-p', prefix, '-c', conf, '-e', path.join(prefix, 'error.log')], { stdio });
+  }
+  closeSync(log);
+  const pid = child.pid;
+  if (pid === undefined) throw new Error(`${name}: could not start`);
+  const server: Server = { name, pid, port, child, logFile, url, headers };
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    if (hasExited(child)) throw new Error(`${name} exited at start (code ${child.exitCode}):\n${tail(logFile)}`);
+    const answer = await request(server, '1KB.bin', {}, 1000).catch(() => null);
+    if (answer && answer.status === 200) break;
+    if (Date.now() > deadline) throw new Error(`${name} did not answer 200 within 20 s (last: ${answer?.status ?? 'no answer'}):\n${tail(logFile)}`);
+    await sleep(100);
+  }
+  const comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  if (comm !== (name === 'nginx' ? 'nginx' : 'node')) throw new Error(`${name}: sampled pid ${pid} is "${comm}", not the server`);
+  return server;
+}
+
+function nginxConfig(prefix: string, port: number): string {
+  const temp = (what: string) => `${what}_temp_path ${path.join(prefix, `${what}_temp`)};`;
+  return `# written by scripts/bench.ts
+worker_processes 1;
+daemon off;
+pid ${path.join(prefix, 'nginx.pid')};
+error_log ${path.join(prefix, 'error.log')} warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  sendfile on;
+  default_type application/octet-stream;
+  ${['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map(temp).join('\n  ')}
+  server {
+    listen ${HOST}:${port};
+    root ${FIXTURES};
+  }
+}
+`;
+}
+
+/** Stops a server; returns a note when it had died on its own before. */
+async function stopServer(server: Server): Promise<string | null> {
+  const died = hasExited(server.child) ? `died during the scenario (exit ${server.child.exitCode ?? server.child.signalCode})` : null;
+  await stopProcess(server.child);
+  return died;
+}
+
+function tail(file: string, lines = 20): string {
+  try {
+    return readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
+  } catch {
+    return '';
+  }
+}
+
+function logLines(server: Server): string[] {
+  try {
+    return readFileSync(server.logFile, 'utf8').split('\n').filter((line) => line.trim() !== '');
+  } catch {
+    return [];
+  }
+}
+
+interface Answer {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: Buffer;
+  bytes: number;
+}
+
+/** One request from this process (probes only, never load); keeps at most `keep` body bytes. */
+function request(server: Server, file: FixtureName, extra: Record<string, string>, timeoutMs: number, keep = 64 * KiB): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(server.url(file), { headers: { ...server.headers, ...extra }, agent: false, timeout: timeoutMs }, (res) => {
+      const kept: Buffer[] = [];
+      let bytes = 0;
+      res.on('data', (chunk: Buffer) => {
+        if (bytes < keep) kept.push(chunk.subarray(0, keep - bytes));
+        bytes += chunk.length;
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(kept), bytes }));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+  });
+}
+
+// ---------------------------------------------------------------- load generators
+
+interface Load {
+  requests: number;
+  rps: number;
+  mbps: number;
+  p99ms: number | null;
+  errors: number;
+  non2xx: number;
+}
+
+const WRK_SCRIPT = `-- written by scripts/bench.ts: one JSON line with the figures the bench reads
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format('WRKJSON {"requests":%d,"bytes":%d,"duration_us":%d,"p99_us":%d,"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d}\\n',
+    summary.requests, summary.bytes, summary.duration, latency:percentile(99), e.connect, e.read, e.write, e.status, e.timeout))
+end
+`;
+
+/** Keep-alive load on one URL from CPU 1 for `seconds`. */
+async function load(server: Server, file: FixtureName, connections: number, seconds: number, extra: Record<string, string> = {}): Promise<Load> {
+  const headers = { ...server.headers, ...extra };
+  if (LOADGEN === 'wrk') {
+    const args = ['-t1', `-c${connections}`, `-d${seconds}s`, '--timeout', '10s', '-s', path.join(TMP, 'report.lua')];
+    for (const [key, value] of Object.entries(headers)) args.push('-H', `${key}: ${value}`);
+    args.push(server.url(file));
+    const [command, full] = onClient('wrk', args);
+    const result = await run(command, full, (seconds + 30) * 1000);
+    const line = result.stdout.split('\n').find((l) => l.startsWith('WRKJSON '));
+    if (!line) throw new Error(`wrk printed no result (exit ${result.code}):\n${result.stdout}\n${result.stderr}`);
+    const r = JSON.parse(line.slice('WRKJSON '.length)) as Record<string, number>;
+    const secs = r.duration_us! / 1e6;
+    return {
+      requests: r.requests!,
+      rps: r.requests! / secs,
+      mbps: r.bytes! / secs / 1e6,
+      p99ms: r.p99_us! / 1000,
+      errors: r.connect! + r.read! + r.write! + r.timeout!,
+      non2xx: r.status!,
+    };
+  }
+  const args = [path.join(REPO, 'node_modules/autocannon/autocannon.js'), '-j', '-c', String(connections), '-d', String(seconds), '-t', '10'];
+  for (const [key, value] of Object.entries(headers)) args.push('-H', `${key}=${value}`);
+  args.push(server.url(file));
+  const [command, full] = onClient(process.execPath, args);
+  const result = await run(command, full, (seconds + 30) * 1000);
+  const line = result.stdout.split('\n').reverse().find((l) => l.startsWith('{'));
+  if (!line) throw new Error(`autocannon printed no result (exit ${result.code}):\n${result.stdout}\n${result.stderr}`);
+  const r = JSON.parse(line) as {
+    requests: { total: number; average: number };
+    throughput: { total: number };
+    latency: { p99: number };
+    errors: number;
+    timeouts: number;
+    non2xx: number;
+    duration: number;
+  };
+  return {
+    requests: r.requests.total,
+    rps: r.requests.total / r.duration,
+    mbps: r.throughput.total / r.duration / 1e6,
+    p99ms: r.latency.p99,
+    errors: r.errors + r.timeouts,
+    non2xx: r.non2xx,
+  };
+}
+
+interface Download {
+  status: number;
+  bytes: number;
+  seconds: number;
+}
+
+/** Whole-file downloads with curl from CPU 1, `count` at once. */
+async function downloads(server: Server, file: FixtureName, count: number, timeoutS: number): Promise<{ all: Download[]; wallSeconds: number }> {
+  const args = ['-sS', '-o', '/dev/null', '--max-time', String(timeoutS), '-w', '%{http_code} %{size_download} %{time_total}\\n'];
+  for (const [key, value] of Object.entries(server.headers)) args.push('-H', `${key}: ${value}`);
+  args.push(server.url(file));
+  const started = process.hrtime.bigint();
+  const results = await Promise.all(
+    Array.from({ length: count }, async () => {
+      const [command, full] = onClient('curl', args);
+      const result = await run(command, full, (timeoutS + 10) * 1000);
+      const [status, bytes, seconds] = result.stdout.trim().split(' ').map(Number);
+      return { status: status ?? 0, bytes: bytes ?? 0, seconds: seconds ?? 0 };
+    }),
+  );
+  return { all: results, wallSeconds: Number(process.hrtime.bigint() - started) / 1e9 };
+}
+
+// ---------------------------------------------------------------- results
+
+type Unit = 'req/s' | 'MB/s';
+
+interface Row {
+  server: ServerName;
+  value: number | null;
+  p99ms: number | null;
+  peakRssMiB: number | null;
+  idleRssMiB: number | null;
+  /** filegate's value ÷ this server's. */
+  filegateRatio: number | null;
+  requests?: number;
+  errors?: number;
+  non2xx?: number;
+  note?: string;
+  /** "server CPU % / client CPU busy %" during the measurement. */
+  cpu?: string;
+  extra?: Record<string, unknown>;
+}
+
+interface Scenario {
+  id: string;
+  title: string;
+  unit: Unit;
+  rows: Row[];
+}
+
+const scenarios: Scenario[] = [];
+const observations: string[] = [];
+
+function mib(kib: number | null): number | null {
+  return kib === null ? null : Math.round((kib / 1024) * 10) / 10;
+}
+
+function addRatios(scenario: Scenario): void {
+  const fg = scenario.rows.find((row) => row.server === 'filegate');
+  for (const row of scenario.rows) {
+    row.filegateRatio = fg?.value != null && row.value != null && row.value > 0 && row.server !== 'filegate' ? fg.value / row.value : null;
+  }
+}
+
+function noteProblems(scenarioTitle: string, server: Server, row: Row, before: number): void {
+  const parts: string[] = [];
+  if (row.errors) parts.push(`${row.errors} socket errors/timeouts`);
+  if (row.non2xx) parts.push(`${row.non2xx} non-2xx responses`);
+  const lines = server.name === 'filegate' ? logLines(server).slice(before) : [];
+  if (lines.length > 0) parts.push(`${lines.length} log lines at warn or above (first: ${lines[0]!.slice(0, 300)})`);
+  if (parts.length > 0) observations.push(`${scenarioTitle}, ${SERVER_LABELS[server.name]}: ${parts.join('; ')}`);
+}
+
+// ---------------------------------------------------------------- scenarios
+
+/** A keep-alive load scenario on every server: req/s (or MB/s), p99, peak RSS. */
+async function loadScenario(
+  id: string,
+  title: string,
+  unit: Unit,
+  file: FixtureName,
+  connections: number,
+  servers: ServerName[],
+  extra: Record<string, string>,
+  check: (answer: Answer) => string | null,
+): Promise<void> {
+  const scenario: Scenario = { id, title, unit, rows: [] };
+  scenarios.push(scenario);
+  for (const name of servers) {
+    if (!SERVERS.includes(name)) continue;
+    process.stdout.write(`  ${SERVER_LABELS[name]} ... `);
+    const background = await checkBackground(`${title}, ${SERVER_LABELS[name]}`);
+    const server = await startServer(name);
+    const sampler = new RssSampler(server.pid);
+    const idle = sampler.sample();
+    const row: Row = { server: name, value: null, p99ms: null, peakRssMiB: null, idleRssMiB: mib(idle), filegateRatio: null };
+    const logBefore = logLines(server).length;
+    try {
+      const answer = await request(server, file, extra, 30_000);
+      const refusal = check(answer);
+      if (refusal !== null) {
+        row.note = refusal;
+        process.stdout.write(`${refusal}: not measured\n`);
+        continue;
+      }
+      sampler.start();
+      if (WARMUP > 0) await load(server, file, connections, WARMUP, extra);
+      // A measurement that shared CPU 0 with other work is taken again (twice at most).
+      let result: Load;
+      let usage: ReturnType<CpuWindow['end']>;
+      for (let attempt = 1; ; attempt++) {
+        const cpu = new CpuWindow(server.pid);
+        result = await load(server, file, connections, DURATION, extra);
+        usage = cpu.end();
+        if (attempt === 3 || !noteContention('', usage, false)) break;
+        const discarded = `${fmt(unit === 'req/s' ? result.rps : result.mbps)} ${unit} with processes using ${usage.cpu0TaskPct}% of CPU 0, the server ${usage.serverPct}%`;
+        backgroundWarnings.push(`${title}, ${SERVER_LABELS[name]}: attempt ${attempt} discarded (${discarded}), measured again`);
+        process.stdout.write(`[CPU 0 shared with other work: ${discarded}; measuring again] `);
+        await checkBackground(`${title}, ${SERVER_LABELS[name]}, attempt ${attempt + 1}`);
+      }
+      row.peakRssMiB = mib(sampler.stop());
+      row.value = unit === 'req/s' ? result.rps : result.mbps;
+      row.p99ms = result.p99ms;
+      row.requests = result.requests;
+      row.errors = result.errors;
+      row.non2xx = result.non2xx;
+      row.extra = { mbps: result.mbps, rps: result.rps, serverCpuPct: usage.serverPct, cpu0BusyPct: usage.cpu0Pct, cpu1BusyPct: usage.cpu1Pct, backgroundBefore: background };
+      row.cpu = `${usage.serverPct}% / ${usage.cpu1Pct}%`;
+      row.note = clientBound(usage) ?? undefined;
+      noteContention(`${title}, ${SERVER_LABELS[name]}`, usage);
+      process.stdout.write(
+        `${fmt(row.value)} ${unit}, p99 ${fmtMs(row.p99ms)}, peak RSS ${row.peakRssMiB} MiB, server CPU ${usage.serverPct}%, CPU 1 busy ${usage.cpu1Pct}%` +
+          (result.errors || result.non2xx ? `, ${result.errors} errors, ${result.non2xx} non-2xx` : '') +
+          '\n',
+      );
+    } finally {
+      sampler.stop();
+      const died = await stopServer(server);
+      if (died) row.note = [row.note, died].filter(Boolean).join('; ');
+      noteProblems(title, server, row, logBefore);
+      if (died) observations.push(`${title}, ${SERVER_LABELS[name]}: ${died}\n${tail(server.logFile)}`);
+      scenario.rows.push(row);
+    }
+  }
+  addRatios(scenario);
+}
+
+function expect200(size: number) {
+  return (answer: Answer): string | null => {
+    if (answer.status !== 200) return `answered ${answer.status}`;
+    if (answer.bytes !== size) return `sent ${answer.bytes} bytes, not ${size}`;
+    return null;
+  };
+}
+
+function expectSingleRange(answer: Answer): string | null {
+  if (answer.status === 200) return `no Range (200, ${formatBytes(answer.bytes)})`;
+  if (answer.status !== 206) return `answered ${answer.status}`;
+  if (answer.bytes !== 1024) return `206 with ${answer.bytes} bytes, not 1024`;
+  if (answer.headers['content-range'] !== `bytes 0-1023/${FILES['100MB.bin']}`) return `206 with Content-Range ${answer.headers['content-range']}`;
+  return null;
+}
+
+function expectMultipart(answer: Answer): string | null {
+  if (answer.status === 200) return `no multi-range (200, ${formatBytes(answer.bytes)})`;
+  if (answer.status !== 206) return `answered ${answer.status}`;
+  const type = answer.headers['content-type'] ?? '';
+  if (!type.startsWith('multipart/byteranges')) return `206 as ${type}, not multipart/byteranges`;
+  const parts = answer.body.toString('latin1').match(/content-range: bytes \d+-\d+\/\d+/gi) ?? [];
+  if (parts.length !== MULTI_RANGES.length) return `206 multipart with ${parts.length} parts, not ${MULTI_RANGES.length}`;
+  if (answer.headers['content-length'] !== undefined && Number(answer.headers['content-length']) !== answer.bytes) {
+    return `Content-Length ${answer.headers['content-length']} but ${answer.bytes} bytes sent`;
+  }
+  return null;
+}
+
+/** 1 GB downloads: one stream (best of 3 runs, and the RSS each adds), then 4 at once. */
+async function bigFileScenario(): Promise<void> {
+  const one: Scenario = { id: '3a', title: '1 GB file, 1 stream', unit: 'MB/s', rows: [] };
+  const four: Scenario = { id: '3b', title: '1 GB file, 4 streams at once', unit: 'MB/s', rows: [] };
+  scenarios.push(one, four);
+  for (const name of SERVERS) {
+    process.stdout.write(`  ${SERVER_LABELS[name]} ... `);
+    await checkBackground(`1 GB file, ${SERVER_LABELS[name]}`);
+    const server = await startServer(name);
+    const sampler = new RssSampler(server.pid);
+    const rowOne: Row = { server: name, value: null, p99ms: null, peakRssMiB: null, idleRssMiB: mib(sampler.sample()), filegateRatio: null };
+    const rowFour: Row = { ...rowOne };
+    const logBefore = logLines(server).length;
+    try {
+      // Warm-up: the code paths a download takes, on a small file, so that what the
+      // first 1 GB download adds to RSS is the transfer's own, not earlier big transfers'.
+      for (let i = 0; i < 5; i++) await downloads(server, '1MB.bin', 1, 60);
+      await sleep(300);
+      const speeds: number[] = [];
+      const added: number[] = [];
+      let bad = 0;
+      sampler.start();
+      const cpuOne: number[] = [];
+      const befores: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        const before = sampler.sample() ?? 0;
+        befores.push(before);
+        sampler.reset();
+        const cpu = new CpuWindow(server.pid);
+        const { all } = await downloads(server, '1GB.bin', 1, 120);
+        const usage = cpu.end();
+        cpuOne.push(usage.serverPct ?? 0);
+        if (i === 0) {
+          rowOne.cpu = `${usage.serverPct}% / ${usage.cpu1Pct}%`;
+          rowOne.note = clientBound(usage) ?? undefined;
+        }
+        noteContention(`1 GB file, 1 stream, run ${i + 1}, ${SERVER_LABELS[name]}`, usage);
+        const d = all[0]!;
+        if (d.status !== 200 || d.bytes !== GiB) bad++;
+        speeds.push(d.bytes / d.seconds / 1e6);
+        added.push(sampler.stop() - before);
+        rowOne.peakRssMiB = Math.max(rowOne.peakRssMiB ?? 0, mib(sampler.peak) ?? 0);
+        sampler.start();
+        await sleep(200);
+      }
+      sampler.stop();
+      rowOne.value = median(speeds);
+      rowOne.extra = { runsMBps: speeds.map((s) => Math.round(s)), rssAddedMiB: added.map((k) => mib(k)), serverCpuPct: cpuOne, rssBeforeMiB: befores.map((k) => mib(k)) };
+      if (bad) rowOne.note = [rowOne.note, `${bad} of 3 downloads incomplete or not 200`].filter(Boolean).join('; ');
+      process.stdout.write(`1 stream ${fmt(rowOne.value)} MB/s (runs ${speeds.map((s) => fmt(s)).join(', ')}), adds ${added.map((k) => mib(k)).join('/')} MiB; `);
+
+      sampler.start();
+      const cpu = new CpuWindow(server.pid);
+      const { all, wallSeconds } = await downloads(server, '1GB.bin', 4, 180);
+      const usage = cpu.end();
+      rowFour.cpu = `${usage.serverPct}% / ${usage.cpu1Pct}%`;
+      rowFour.note = clientBound(usage) ?? undefined;
+      noteContention(`1 GB file, 4 streams, ${SERVER_LABELS[name]}`, usage);
+      rowFour.peakRssMiB = mib(sampler.stop());
+      const total = all.reduce((sum, d) => sum + d.bytes, 0);
+      const slowest = Math.max(...all.map((d) => d.seconds));
+      rowFour.value = total / slowest / 1e6;
+      rowFour.extra = { perStreamMBps: all.map((d) => Math.round(d.bytes / d.seconds / 1e6)), wallSeconds, serverCpuPct: usage.serverPct, cpu1BusyPct: usage.cpu1Pct };
+      const badFour = all.filter((d) => d.status !== 200 || d.bytes !== GiB).length;
+      if (badFour) rowFour.note = [rowFour.note, `${badFour} of 4 downloads incomplete or not 200`].filter(Boolean).join('; ');
+      process.stdout.write(`4 streams ${fmt(rowFour.value)} MB/s, peak RSS ${rowFour.peakRssMiB} MiB\n`);
+    } finally {
+      sampler.stop();
+      const died = await stopServer(server);
+      if (died) {
+        rowOne.note = died;
+        observations.push(`1 GB file, ${SERVER_LABELS[name]}: ${died}\n${tail(server.logFile)}`);
+      }
+      noteProblems('1 GB file', server, rowOne, logBefore);
+      one.rows.push(rowOne);
+      four.rows.push(rowFour);
+    }
+  }
+  addRatios(one);
+  addRatios(four);
+}
+
+/** 100 concurrent 100 MB downloads from filegate: its peak RSS. */
+async function concurrentScenario(): Promise<void> {
+  const scenario: Scenario = { id: '6', title: '100 MB file, 100 downloads at once (filegate)', unit: 'MB/s', rows: [] };
+  scenarios.push(scenario);
+  if (!SERVERS.includes('filegate')) return;
+  process.stdout.write(`  ${SERVER_LABELS.filegate} ... `);
+  await checkBackground('100 downloads at once, filegate');
+  const server = await startServer('filegate');
+  const sampler = new RssSampler(server.pid);
+  const row: Row = { server: 'filegate', value: null, p99ms: null, peakRssMiB: null, idleRssMiB: mib(sampler.sample()), filegateRatio: null };
+  const logBefore = logLines(server).length;
+  try {
+    for (let i = 0; i < 3; i++) await downloads(server, '100MB.bin', 1, 60);
+    sampler.start();
+    const cpu = new CpuWindow(server.pid);
+    const { all, wallSeconds } = await downloads(server, '100MB.bin', 100, 180);
+    const usage = cpu.end();
+    row.cpu = `${usage.serverPct}% / ${usage.cpu1Pct}%`;
+    noteContention('100 downloads at once, filegate', usage);
+    row.peakRssMiB = mib(sampler.stop());
+    const ok = all.filter((d) => d.status === 200 && d.bytes === FILES['100MB.bin']).length;
+    const total = all.reduce((sum, d) => sum + d.bytes, 0);
+    row.value = total / Math.max(...all.map((d) => d.seconds)) / 1e6;
+    const statuses: Record<string, number> = {};
+    for (const d of all) statuses[d.status] = (statuses[d.status] ?? 0) + 1;
+    row.extra = { complete: ok, statuses, wallSeconds, samples: sampler.samples };
+    if (ok !== all.length) row.note = `${all.length - ok} of 100 downloads incomplete or not 200 (${JSON.stringify(statuses)})`;
+    process.stdout.write(`${ok}/100 complete, ${fmt(row.value)} MB/s in all, peak RSS ${row.peakRssMiB} MiB\n`);
+  } finally {
+    sampler.stop();
+    const died = await stopServer(server);
+    if (died) {
+      row.note = [row.note, died].filter(Boolean).join('; ');
+      observations.push(`100 downloads at once, filegate: ${died}\n${tail(server.logFile)}`);
+    }
+    noteProblems(scenario.title, server, row, logBefore);
+    scenario.rows.push(row);
+  }
+}
+
+// ---------------------------------------------------------------- report
+
+function fmt(value: number | null | undefined): string {
+  if (value == null) return '–';
+  return value >= 100 ? Math.round(value).toLocaleString('en-US') : value.toFixed(1);
+}
+
+function fmtMs(value: number | null | undefined): string {
+  if (value == null) return '–';
+  return value >= 10 ? `${Math.round(value)} ms` : `${value.toFixed(2)} ms`;
+}
+
+function formatBytes(bytes: number): string {
+  if (bytes >= GiB) return `${+(bytes / GiB).toFixed(1)} GiB`;
+  if (bytes >= MiB) return `${+(bytes / MiB).toFixed(1)} MiB`;
+  if (bytes >= KiB) return `${+(bytes / KiB).toFixed(1)} KiB`;
+  return `${bytes} B`;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+interface Goal {
+  goal: string;
+  measured: string;
+  pass: boolean | null;
+}
+
+function goals(): Goal[] {
+  const get = (id: string, server: ServerName) => scenarios.find((s) => s.id === id)?.rows.find((r) => r.server === server);
+  const out: Goal[] = [];
+  const ratioGoal = (goal: string, id: string, peer: ServerName, factor: number) => {
+    const fg = get(id, 'filegate');
+    const other = get(id, peer);
+    if (!fg || !other) return out.push({ goal, measured: 'not run', pass: null });
+    if (fg.value == null) return out.push({ goal, measured: `filegate: ${fg.note ?? 'no figure'}`, pass: false });
+    if (other.value == null) return out.push({ goal, measured: `${peer}: ${other.note ?? 'no figure'}`, pass: null });
+    const ratio = fg.value / other.value;
+    return out.push({
+      goal,
+      measured: `${fmt(fg.value)} vs ${fmt(other.value)} ${scenarios.find((s) => s.id === id)!.unit} = ${ratio.toFixed(2)}× (needs ${factor}×; ${ratio >= factor ? 'margin' : 'short by'} ${Math.abs((ratio / factor - 1) * 100).toFixed(0)}%)`,
+      pass: ratio >= factor,
+    });
+  };
+  ratioGoal('1 KB req/s ≥ 2× @fastify/static (JWT verified)', '1', 'fastify', 2);
+  ratioGoal('Range 0-1023 on 100 MB req/s ≥ 2× @fastify/static', '4', 'fastify', 2);
+  ratioGoal('1 GB single stream ≥ 0.75× nginx', '3a', 'nginx', 0.75);
+  const big = get('3a', 'filegate');
+  const added = (big?.extra?.rssAddedMiB as number[] | undefined) ?? null;
+  if (added && added.length > 0) {
+    const worst = Math.max(...added);
+    out.push({ goal: '1 GB download adds ≤ 20 MiB RSS', measured: `adds ${worst} MiB (worst of ${added.length} runs: ${added.join(', ')})`, pass: worst <= 20 });
+  } else out.push({ goal: '1 GB download adds ≤ 20 MiB RSS', measured: 'not run', pass: null });
+  const many = get('6', 'filegate');
+  if (many?.peakRssMiB != null) {
+    const complete = (many.extra?.complete as number | undefined) ?? 0;
+    out.push({
+      goal: '100 concurrent 100 MB downloads: RSS < 250 MiB',
+      measured: `peak ${many.peakRssMiB} MiB (${complete}/100 complete)`,
+      pass: many.peakRssMiB < 250 && complete === 100,
+    });
+  } else out.push({ goal: '100 concurrent 100 MB downloads: RSS < 250 MiB', measured: many?.note ?? 'not run', pass: null });
+  return out;
+}
+
+function table(headers: string[], rows: string[][], right: boolean[]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => (right[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join(' | ')} |`;
+  const sep = `|${widths.map((w, i) => (right[i] ? `${'-'.repeat(w + 1)}:` : `${'-'.repeat(w + 2)}`)).join('|')}|`;
+  return [line(headers), sep, ...rows.map(line)].join('\n');
+}
+
+function report(): string {
+  const rows: string[][] = [];
+  for (const scenario of scenarios) {
+    for (const row of scenario.rows) {
+      const value = row.value == null ? (row.note ?? '–') : `${fmt(row.value)} ${scenario.unit}`;
+      rows.push([
+        `${scenario.id}. ${scenario.title}`,
+        SERVER_LABELS[row.server],
+        value,
+        fmtMs(row.p99ms),
+        row.peakRssMiB == null ? '–' : `${row.peakRssMiB} MiB`,
+        row.cpu ?? '–',
+        row.server === 'filegate' ? '' : row.filegateRatio == null ? '–' : `${row.filegateRatio.toFixed(2)}×`,
+        row.value != null && row.note ? row.note : '',
+      ]);
+    }
+  }
+  const results = table(['scenario', 'server', 'result', 'p99', 'peak RSS', 'CPU srv/cli', 'filegate ÷ server', 'note'], rows, [false, false, true, true, true, true, true, false]);
+  const goalRows = goals().map((g) => [g.goal, g.measured, g.pass === null ? 'n/a' : g.pass ? 'PASS' : 'FAIL']);
+  const goalTable = table(['SPEC goal', 'measured', ''], goalRows, [false, false, false]);
+  return `${results}\n\n${goalTable}\n`;
+}
+
+// ---------------------------------------------------------------- main
+
+function versions(): Record<string, string> {
+  const pkg = (name: string) => {
+    try {
+      return (JSON.parse(readFileSync(path.join(REPO, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version;
+    } catch {
+      return 'missing';
+    }
+  };
+  // `nginx -v` prints on stderr, `wrk -v` exits 1: take the first line printed either way.
+  const first = (command: string, args: string[]) => {
+    const result = spawnSync(command, args, { encoding: 'utf8' });
+    return `${result.stdout ?? ''}${result.stderr ?? ''}`.split('\n')[0]!.trim() || 'missing';
+  };
+  const nginx = first('nginx', ['-v']);
+  let commit = 'unknown';
+  try {
+    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO, encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src'], { cwd: REPO, encoding: 'utf8' }).trim();
+    if (dirty) commit += ' + uncommitted changes in src/';
+  } catch {
+    /* not a git checkout */
+  }
+  return {
+    filegate: commit,
+    node: process.version,
+    koa: pkg('koa'),
+    '@koa/send': pkg('@koa/send'),
+    fastify: pkg('fastify'),
+    '@fastify/static': pkg('@fastify/static'),
+    nginx: nginx.replace(/^nginx version: /, ''),
+    loadgen: LOADGEN === 'wrk' ? first('wrk', ['-v']) : `autocannon ${pkg('autocannon')}`,
+    curl: first('curl', ['--version']),
+  };
+}
+
+function machine(): Record<string, string> {
+  const cpu = /^model name\s*:\s*(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? 'unknown';
+  // `nproc --all`: this process is pinned to one CPU, so plain `nproc` would say 1.
+  return { nproc: execFileSync('nproc', ['--all'], { encoding: 'utf8' }).trim(), kernel: os.release(), cpu, memory: formatBytes(os.totalmem()) };
+}
+
+function ensureTools(): void {
+  if (os.cpus().length < 2) throw new Error('the bench needs 2 CPUs: the server on CPU 0, the load generator on CPU 1');
+  if (!has('taskset')) throw new Error('taskset (util-linux) is missing');
+  const missing = ['nginx', 'curl', ...(LOADGEN === 'wrk' ? ['wrk'] : [])].filter((tool) => !has(tool));
+  if (missing.length === 0) return;
+  process.stdout.write(`installing ${missing.join(', ')} from Debian ...\n`);
+  execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit' });
+  execFileSync('apt-get', ['install', '-y', '-qq', ...missing], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  // The orchestrator (RSS sampling, curl and wrk spawning) stays off the server's CPU.
+  try {
+    execFileSync('taskset', ['-a', '-cp', CLIENT_CPU, String(process.pid)], { stdio: 'ignore' });
+  } catch {
+    /* best effort */
+  }
+  ensureTools();
+  if (!existsSync(path.join(REPO, 'dist/src/main.js'))) throw new Error('dist/src/main.js is missing: run `npm run build` first');
+  mkdirSync(BENCH_DIR, { recursive: true });
+  for (const old of readdirSync(BENCH_DIR)) if (old.startsWith('run-')) rmSync(path.join(BENCH_DIR, old), { recursive: true, force: true });
+  TMP = mkdtempSync(path.join(BENCH_DIR, 'run-'));
+  writeFileSync(path.join(TMP, 'report.lua'), WRK_SCRIPT);
+  writeFileSync(path.join(TMP, 'filegate.json'), JSON.stringify({ layers: { OsFs: { maxFileSize: '2GB' } }, log: { level: 'warn' } }, null, 2));
+  TOKEN = await new SignJWT({ scope: 'files:read' })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject('bench')
+    .setIssuedAt()
+    .setExpirationTime('2h')
+    .sign(createSecretKey(Buffer.from(SECRET)));
+
+  process.stdout.write(`filegate bench: ${DURATION} s per measurement after ${WARMUP} s warm-up, load from ${LOADGEN} on CPU ${CLIENT_CPU}, servers on CPU ${SERVER_CPU}\n`);
+  process.stdout.write(`fixtures in ${FIXTURES}\n`);
+  ensureFixtures();
+  await warmPageCache();
+
+  const want = (n: number) => ONLY === null || ONLY.has(n);
+  if (want(1)) {
+    process.stdout.write('\n1. 1 KB file, 64 connections\n');
+    await loadScenario('1', '1 KB file, 64 conns', 'req/s', '1KB.bin', 64, [...SERVER_NAMES], {}, expect200(FILES['1KB.bin']));
+  }
+  if (want(2)) {
+    process.stdout.write('\n2. 1 MB file, 16 connections\n');
+    await loadScenario('2', '1 MB file, 16 conns', 'MB/s', '1MB.bin', 16, [...SERVER_NAMES], {}, expect200(FILES['1MB.bin']));
+  }
+  if (want(3)) {
+    process.stdout.write('\n3. 1 GB file, 1 stream (median of 3) and 4 streams at once (curl)\n');
+    await bigFileScenario();
+  }
+  if (want(4)) {
+    process.stdout.write('\n4. Range: bytes=0-1023 on 100 MB, 64 connections\n');
+    await loadScenario('4', 'Range 0-1023 of 100 MB, 64 conns', 'req/s', '100MB.bin', 64, [...SERVER_NAMES], { Range: 'bytes=0-1023' }, expectSingleRange);
+  }
+  if (want(5)) {
+    process.stdout.write(`\n5. 10-range multipart on 100 MB (${MULTI_RANGE_HEADER}), 64 connections\n`);
+    await loadScenario('5', '10 ranges of 100 MB, 64 conns', 'req/s', '100MB.bin', 64, ['filegate', 'nginx'], { Range: MULTI_RANGE_HEADER }, expectMultipart);
+  }
+  if (want(6)) {
+    process.stdout.write('\n6. 100 concurrent downloads of 100 MB from filegate (curl)\n');
+    await concurrentScenario();
+  }
+
+  const seconds = Math.round((Date.now() - started) / 1000);
+  const text = report();
+  process.stdout.write(`\n${text}`);
+  process.stdout.write(
+    '\nreq/s and MB/s (1 MB = 10^6 bytes) from the load generator (curl for the 1 GB and 100-download rows); p99 is its latency percentile;\n' +
+      'peak RSS is VmRSS sampled every 50 ms (MiB, nginx: master + worker); CPU srv/cli = the server process\'s CPU use and how busy CPU 1 (client) was, in %.\n',
+  );
+  if (backgroundWarnings.length > 0) process.stdout.write(`\nbackground load:\n${backgroundWarnings.map((w) => `- ${w}`).join('\n')}\n`);
+  if (observations.length > 0) process.stdout.write(`\nobserved:\n${observations.map((o) => `- ${o}`).join('\n')}\n`);
+  process.stdout.write(`\nbench took ${seconds} s; results in ${RESULTS_FILE}\n`);
+  writeFileSync(
+    RESULTS_FILE,
+    `${JSON.stringify(
+      {
+        date: new Date().toISOString(),
+        seconds,
+        machine: machine(),
+        versions: versions(),
+        settings: { duration: DURATION, warmup: WARMUP, loadgen: LOADGEN, quietWait: QUIET_WAIT, serverCpu: SERVER_CPU, clientCpu: CLIENT_CPU, multiRange: MULTI_RANGE_HEADER },
+        scenarios,
+        goals: goals(),
+        observations,
+        backgroundWarnings,
+        table: text,
+      },
+      null,
+      2,
+    )}\n`,
+  );
+  rmSync(TMP, { recursive: true, force: true });
+}
+
+main()
+  .catch((error: unknown) => {
+    process.stderr.write(`bench: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exitCode = 1;
+  })
+  .finally(async () => {
+    await Promise.all([...children].map((child) => stopProcess(child, 1000)));
+    process.exit();
+  });
