@@ -3,6 +3,7 @@
 import type { Config } from '../config/schema.js';
 import { fail } from '../errors.js';
 import type { Layer } from './layer.js';
+import { BufferPool } from './descriptor-pump.js';
 import { OsLayer } from './os-layer.js';
 
 export interface Layers {
@@ -13,8 +14,10 @@ export interface Layers {
 /** Creates every configured layer and resolves each root's real path once. */
 export async function createLayers(config: Config): Promise<Layers> {
   const byName = new Map<string, Layer>();
+  // One pool for every layer: the budget bounds the service's read buffers as a whole.
+  const pool = new BufferPool(config.transfer.readSize, config.transfer.bufferBudget);
   for (const [name, layerConfig] of Object.entries(config.layers)) {
-    const layer = new OsLayer(name, layerConfig, { highWaterMark: config.transfer.highWaterMark });
+    const layer = new OsLayer(name, layerConfig, { readSize: config.transfer.readSize, pool });
     await layer.init();
     byName.set(name, layer);
   }

@@ -1,6 +1,6 @@
 // The small interface every storage driver implements; downloads, listings and archives use only this.
 
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import type { EntryKind, FilePolicy } from '../files/file-policy.js';
 import type { LayerPath } from '../paths/layer-path.js';
 
@@ -35,6 +35,12 @@ export interface OpenFile {
    * the stream emits 'close' only once no read is in flight.
    */
   createReadStream(pieces: readonly BodyPiece[]): Readable;
+  /**
+   * Writes `pieces` to `out` in order, with back-pressure and recycled
+   * buffers, telling `onWrite` of each chunk; resolves with the bytes written, rejects when reading fails or
+   * `out` closes first. No read is in flight once it settles.
+   */
+  writeTo(pieces: readonly BodyPiece[], out: Writable, onWrite?: (bytes: number) => void): Promise<number>;
   /** Reads `pieces` whole into one buffer: for small bodies only, the caller bounds the size. */
   read(pieces: readonly BodyPiece[]): Promise<Buffer>;
   /** Releases the descriptor; later calls do nothing. */

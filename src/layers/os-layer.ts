@@ -2,11 +2,13 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
+import type { Writable } from 'node:stream';
 import type { LayerConfig } from '../config/schema.js';
 import { FilegateError, fail } from '../errors.js';
 import { checkIsFile, type EntryKind, type FilePolicy } from '../files/file-policy.js';
 import { checkHidden, checkNoDotSegments, checkResolvedPath, type ResolvedPolicy } from '../paths/confinement.js';
 import { quotePath, type LayerPath } from '../paths/layer-path.js';
+import { pumpPieces, type BufferPool, type PositionalRead } from './descriptor-pump.js';
 import { DescriptorStream } from './descriptor-stream.js';
 import { inlineIo, threadPoolIo, type FileIo } from './file-io.js';
 import type { BodyPiece, FileStat, Layer, OpenFile } from './layer.js';
@@ -40,18 +42,20 @@ export class OsLayer implements Layer {
   private readonly hidden: LayerConfig['hidden'];
   private readonly symlinks: LayerConfig['symlinks'];
   private readonly pathPolicy: ResolvedPolicy;
-  private readonly highWaterMark: number;
+  private readonly readSize: number;
+  private readonly pool: BufferPool;
   private readonly io: FileIo;
   /** The root's real path, computed once; null until the root can be reached. */
   private rootReal: string | null = null;
 
-  constructor(name: string, config: LayerConfig, options: { highWaterMark: number }) {
+  constructor(name: string, config: LayerConfig, options: { readSize: number; pool: BufferPool }) {
     this.name = name;
     this.root = config.root;
     this.hidden = config.hidden;
     this.symlinks = config.symlinks;
     this.pathPolicy = { hidden: config.hidden, symlinks: config.symlinks };
-    this.highWaterMark = options.highWaterMark;
+    this.readSize = options.readSize;
+    this.pool = options.pool;
     this.io = config.io === 'threads' ? threadPoolIo : inlineIo;
     this.policy = {
       owner: `layer "${name}"`,
@@ -93,7 +97,7 @@ export class OsLayer implements Layer {
       const stat = await this.io.fstat(fd);
       const realPath = withoutDeletedSuffix(named, stat);
       const realSegments = checkResolvedPath(rootReal, realPath, target, this.pathPolicy);
-      return new OsOpenFile(fd, target, realSegments, toFileStat(stat), this.highWaterMark, this.io);
+      return new OsOpenFile(fd, target, realSegments, toFileStat(stat), this.io, { readSize: this.readSize, pool: this.pool });
     } catch (error) {
       this.io.close(fd);
       throw error;
@@ -182,12 +186,19 @@ class OsOpenFile implements OpenFile {
     readonly path: LayerPath,
     readonly realSegments: readonly string[],
     readonly stat: FileStat,
-    private readonly highWaterMark: number,
     private readonly io: FileIo,
+    private readonly transfer: { readSize: number; pool: BufferPool },
   ) {}
 
   createReadStream(pieces: readonly BodyPiece[]) {
-    return new DescriptorStream(this.fd, pieces, this.highWaterMark);
+    return new DescriptorStream(this.fd, pieces, this.transfer.readSize);
+  }
+
+  writeTo(pieces: readonly BodyPiece[], out: Writable, onWrite?: (bytes: number) => void): Promise<number> {
+    // Large bodies are read on the thread pool whatever the layer's io: a cold
+    // read of a big file must not stall the event loop.
+    const read: PositionalRead = (buffer, length, position) => threadPoolIo.read(this.fd, buffer, 0, length, position);
+    return pumpPieces(pieces, read, out, this.transfer.pool, onWrite);
   }
 
   async read(pieces: readonly BodyPiece[]): Promise<Buffer> {

@@ -1,7 +1,6 @@
 // Writes a transfer plan to the response, streaming from the open file with back-pressure.
 
 import { randomBytes } from 'node:crypto';
-import { pipeline } from 'node:stream';
 import type { Context } from 'koa';
 import type { OpenFile } from '../layers/layer.js';
 import type { DispositionType } from './content-disposition.js';
@@ -9,7 +8,7 @@ import type { TransferPlan, TransferRequest } from './plan-transfer.js';
 
 /** What the access log reads once the response has closed. */
 export interface TransferRecord {
-  /** Body bytes read from the file so far. */
+  /** Body bytes handed to the response so far. */
   bytesRead(): number;
 }
 
@@ -42,8 +41,8 @@ export const SMALL_BODY_BYTES = 64 * 1024;
 /**
  * Sends `plan`, reading its body from `file`, and takes ownership of the
  * file: its descriptor is released once the body has been read (small
- * bodies), once the body stream has closed (finished, failed, or destroyed
- * because the client went away), or at once when there is no body.
+ * bodies), once the body has been written or the response cut (a client
+ * that went away, a failed read), or at once when there is no body.
  */
 export async function sendTransfer(ctx: Context, plan: TransferPlan, file: OpenFile): Promise<void> {
   const { res } = ctx;
@@ -69,18 +68,17 @@ export async function sendTransfer(ctx: Context, plan: TransferPlan, file: OpenF
     res.end();
     return;
   }
-  const stream = file.createReadStream(plan.body);
-  // The descriptor is released when the stream has closed, which waits for a
-  // read still in flight: closing it earlier would let the kernel hand the
-  // number to another open while that read is pending.
-  stream.once('close', () => file.close());
   let bytes = 0;
-  stream.on('data', (chunk: Buffer) => {
-    bytes += chunk.length;
-  });
   (ctx.state as { transfer?: TransferRecord }).transfer = { bytesRead: () => bytes };
-  pipeline(stream, res, (error) => {
-    // A client that went away is normal; a read error mid-body can only cut the response.
-    if (error && !res.destroyed) res.destroy(error);
-  });
+  const counted = (count: number) => {
+    bytes += count;
+  };
+  void file.writeTo(plan.body, res, counted).then(
+    () => res.end(),
+    () => {
+      // The client went away, or a read failed after the headers were sent:
+      // the response can only be cut, so the client sees a truncated body.
+      if (!res.destroyed) res.destroy();
+    },
+  ).finally(() => file.close());
 }

@@ -212,7 +212,7 @@ describe('loadConfig', () => {
         server: { shutdownGrace: '1h', headersTimeout: '15s', requestTimeout: 90_000 },
         layers: { media: { root: '/srv/media', maxFileSize: '20GB', types: ['video', 'audio'] }, OsFs: { root: 'data', maxFileSize: 1024 } },
         auth: { clockTolerance: '500ms' },
-        transfer: { highWaterMark: '256KB' },
+        transfer: { readSize: '256KB' },
       });
       const { config } = loadConfig({ env: { FILEGATE_JWT_SECRET: SECRET }, cwd });
       expect(config.layers.media!.maxFileSize).to.equal(20 * 1024 ** 3);
@@ -221,7 +221,7 @@ describe('loadConfig', () => {
       expect(config.server.headersTimeout).to.equal(15_000);
       expect(config.server.requestTimeout).to.equal(90_000);
       expect(config.auth.clockTolerance).to.equal(500);
-      expect(config.transfer.highWaterMark).to.equal(256 * 1024);
+      expect(config.transfer.readSize).to.equal(256 * 1024);
       expect(config.layers.media!.root, 'an absolute root is kept').to.equal('/srv/media');
       expect(config.layers.OsFs!.root).to.equal(path.join(cwd, 'data'));
     });

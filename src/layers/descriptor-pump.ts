@@ -1,0 +1,115 @@
+// Writes byte ranges of an open descriptor to a writable, double-buffered, with recycled buffers.
+
+import type { Writable } from 'node:stream';
+import type { BodyPiece } from './layer.js';
+
+/** Reads `length` bytes at `position` into `buffer`; resolves with the count read. */
+export type PositionalRead = (buffer: Buffer, length: number, position: number) => Promise<number>;
+
+/**
+ * Recycles read buffers between transfers, so a long download allocates two
+ * buffers once instead of a fresh one per chunk: freed chunks would otherwise
+ * wait for a garbage collection and swell the RSS (about 30 MB seen on Node 20).
+ * The read size shrinks as transfers run at once, keeping all their buffers
+ * within `budget` bytes.
+ */
+export class BufferPool {
+  private readonly free: Buffer[] = [];
+  private active = 0;
+
+  constructor(
+    /** The read size of a transfer running alone. */
+    private readonly maxChunk: number,
+    /** The bytes all running transfers' buffers may hold together. */
+    private readonly budget: number,
+    private readonly minChunk = 64 * 1024,
+  ) {}
+
+  /** Two buffers for one transfer, sized for the transfers running now. */
+  acquire(): [Buffer, Buffer] {
+    this.active += 1;
+    const share = Math.floor(this.budget / (2 * this.active));
+    const size = Math.max(this.minChunk, Math.min(this.maxChunk, share));
+    const take = () => (size === this.maxChunk ? this.free.pop() : undefined) ?? Buffer.allocUnsafeSlow(size);
+    return [take(), take()];
+  }
+
+  /** Gives a transfer's buffers back; `reusable` false when a write may still hold one (the transfer failed). */
+  release(buffers: readonly Buffer[], reusable: boolean): void {
+    this.active -= 1;
+    if (!reusable) return;
+    for (const buffer of buffers) {
+      if (buffer.length === this.maxChunk && this.free.length * this.maxChunk < this.budget / 2) this.free.push(buffer);
+    }
+  }
+}
+
+/**
+ * Writes `pieces` to `out` in order: literal pieces as they are, ranges read
+ * chunk by chunk. While one chunk is being written the next is read into the
+ * other buffer; a buffer is read into again only once its write has
+ * completed, so a slow client holds two buffers, never more (back-pressure).
+ * `onWrite` hears of each chunk handed to `out`. Resolves with the byte
+ * count once everything is written; rejects when a read fails, the file
+ * ends early, or `out` is closed first. No read is in flight when it settles,
+ * so the caller may close the descriptor then.
+ */
+export async function pumpPieces(
+  pieces: readonly BodyPiece[],
+  read: PositionalRead,
+  out: Writable,
+  pool: BufferPool,
+  onWrite: (bytes: number) => void = () => {},
+): Promise<number> {
+  const buffers = pool.acquire();
+  let written = 0;
+  let inFlight: Promise<void> = Promise.resolve();
+  let turn = 0;
+  let completed = false;
+  try {
+    for (const piece of pieces) {
+      if (Buffer.isBuffer(piece)) {
+        await inFlight;
+        inFlight = write(out, piece);
+        written += piece.length;
+        onWrite(piece.length);
+        continue;
+      }
+      for (let position = piece.start; position <= piece.end; ) {
+        const buffer = buffers[turn]!;
+        turn ^= 1;
+        const count = await read(buffer, Math.min(buffer.length, piece.end - position + 1), position);
+        if (count === 0) throw new Error('the file became shorter while it was being sent');
+        await inFlight;
+        inFlight = write(out, buffer.subarray(0, count));
+        position += count;
+        written += count;
+        onWrite(count);
+      }
+    }
+    await inFlight;
+    completed = true;
+    return written;
+  } finally {
+    await inFlight.catch(() => {});
+    // After a failure a cancelled socket write may still reference a buffer: let those go to the collector.
+    pool.release(buffers, completed);
+  }
+}
+
+/** One write, settled by its callback: when the data has been handed to the socket, or when `out` failed. */
+function write(out: Writable, chunk: Buffer): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (out.destroyed || out.writableEnded) {
+      reject(new Error('the response closed before the body was sent'));
+      return;
+    }
+    const onClose = () => reject(new Error('the response closed before the body was sent'));
+    out.once('close', onClose);
+    out.write(chunk, (error) => {
+      out.off('close', onClose);
+      if (error) reject(error);
+      else resolve();
+    });
+  });
+}
