@@ -96,7 +96,7 @@ export const configSchema = z
     transfer: z
       .strictObject({
         cacheControl: z.string().min(1).default('private, no-cache'),
-        readSize: size.default(1024 * 1024),
+        readSize: size.default(2 * 1024 * 1024),
         bufferBudget: size.default(32 * 1024 * 1024),
         maxRanges: z.number().int().min(1).max(1000).default(16),
       })
