@@ -3,6 +3,10 @@
 import type { Writable } from 'node:stream';
 import type { BodyPiece } from './layer.js';
 
+function bodyLength(pieces: readonly BodyPiece[]): number {
+  return pieces.reduce((sum, piece) => sum + (Buffer.isBuffer(piece) ? 0 : piece.end - piece.start + 1), 0);
+}
+
 /** Reads `length` bytes at `position` into `buffer`; resolves with the count read. */
 export type PositionalRead = (buffer: Buffer, length: number, position: number) => Promise<number>;
 
@@ -10,11 +14,14 @@ export type PositionalRead = (buffer: Buffer, length: number, position: number) 
  * Recycles read buffers between transfers, so a long download allocates two
  * buffers once instead of a fresh one per chunk: freed chunks would otherwise
  * wait for a garbage collection and swell the RSS (about 30 MB seen on Node 20).
- * The read size shrinks as transfers run at once, keeping all their buffers
- * within `budget` bytes.
+ * Buffers come in power-of-two sizes, each with its own free list, and the
+ * size a transfer gets shrinks as transfers run at once, keeping all their
+ * buffers within `budget` bytes; a body smaller than a chunk gets a buffer
+ * no larger than it needs.
  */
 export class BufferPool {
-  private readonly free: Buffer[] = [];
+  private readonly free = new Map<number, Buffer[]>();
+  private freeBytes = 0;
   private active = 0;
 
   constructor(
@@ -25,13 +32,14 @@ export class BufferPool {
     private readonly minChunk = 64 * 1024,
   ) {}
 
-  /** Two buffers for one transfer, sized for the transfers running now. */
-  acquire(): [Buffer, Buffer] {
+  /** Two buffers for one transfer of `bodyBytes`, sized for the transfers running now. */
+  acquire(bodyBytes: number): [Buffer, Buffer] {
     this.active += 1;
     const share = Math.floor(this.budget / (2 * this.active));
-    const size = Math.max(this.minChunk, Math.min(this.maxChunk, share));
-    const take = () => (size === this.maxChunk ? this.free.pop() : undefined) ?? Buffer.allocUnsafeSlow(size);
-    return [take(), take()];
+    // Round the share down, so the budget holds; round a small body up, so it fits one read.
+    let size = Math.max(this.minChunk, Math.min(this.maxChunk, 2 ** Math.floor(Math.log2(Math.max(1, share)))));
+    if (bodyBytes < size) size = Math.max(this.minChunk, 2 ** Math.ceil(Math.log2(Math.max(1, bodyBytes))));
+    return [this.take(size), this.take(size)];
   }
 
   /** Gives a transfer's buffers back; `reusable` false when a write may still hold one (the transfer failed). */
@@ -39,8 +47,20 @@ export class BufferPool {
     this.active -= 1;
     if (!reusable) return;
     for (const buffer of buffers) {
-      if (buffer.length === this.maxChunk && this.free.length * this.maxChunk < this.budget / 2) this.free.push(buffer);
+      // Keep at most half the budget idle; the rest goes to the collector.
+      if (this.freeBytes + buffer.length > this.budget / 2) continue;
+      const list = this.free.get(buffer.length) ?? [];
+      list.push(buffer);
+      this.free.set(buffer.length, list);
+      this.freeBytes += buffer.length;
     }
+  }
+
+  private take(size: number): Buffer {
+    const buffer = this.free.get(size)?.pop();
+    if (buffer === undefined) return Buffer.allocUnsafeSlow(size);
+    this.freeBytes -= size;
+    return buffer;
   }
 }
 
@@ -61,7 +81,7 @@ export async function pumpPieces(
   pool: BufferPool,
   onWrite: (bytes: number) => void = () => {},
 ): Promise<number> {
-  const buffers = pool.acquire();
+  const buffers = pool.acquire(bodyLength(pieces));
   let written = 0;
   let inFlight: Promise<void> = Promise.resolve();
   let turn = 0;

@@ -98,8 +98,12 @@ export function planTransfer(request: TransferRequest, file: TransferFile, optio
   }
   const boundary = options.newBoundary();
   const body = multipartBody(decision.ranges, size, contentType, boundary);
-  const length = body.reduce((sum, piece) => sum + (Buffer.isBuffer(piece) ? piece.length : piece.end - piece.start + 1), 0);
-  return withBody(206, { 'Content-Type': `multipart/byteranges; boundary=${boundary}`, 'Content-Length': String(length) }, body);
+  return withBody(206, { 'Content-Type': `multipart/byteranges; boundary=${boundary}`, 'Content-Length': String(bodyLength(body)) }, body);
+}
+
+/** The byte length of a body made of `pieces`. */
+export function bodyLength(pieces: readonly BodyPiece[]): number {
+  return pieces.reduce((sum, piece) => sum + (Buffer.isBuffer(piece) ? piece.length : piece.end - piece.start + 1), 0);
 }
 
 function contentRange(range: ByteRange, size: number): string {

@@ -1,10 +1,10 @@
-// Writes a transfer plan to the response, streaming from the open file with back-pressure.
+// Writes a transfer plan to the response: small bodies in one write, large ones pumped from the open file with back-pressure.
 
 import { randomBytes } from 'node:crypto';
 import type { Context } from 'koa';
 import type { OpenFile } from '../layers/layer.js';
 import type { DispositionType } from './content-disposition.js';
-import type { TransferPlan, TransferRequest } from './plan-transfer.js';
+import { bodyLength, type TransferPlan, type TransferRequest } from './plan-transfer.js';
 
 /** What the access log reads once the response has closed. */
 export interface TransferRecord {
@@ -46,9 +46,8 @@ export const SMALL_BODY_BYTES = 64 * 1024;
  */
 export async function sendTransfer(ctx: Context, plan: TransferPlan, file: OpenFile): Promise<void> {
   const { res } = ctx;
-  const length = plan.body.reduce((sum, piece) => sum + (Buffer.isBuffer(piece) ? piece.length : piece.end - piece.start + 1), 0);
   let small: Buffer | null = null;
-  if (plan.body.length > 0 && length <= SMALL_BODY_BYTES) {
+  if (plan.body.length > 0 && bodyLength(plan.body) <= SMALL_BODY_BYTES) {
     try {
       small = await file.read(plan.body);
     } finally {
