@@ -90,7 +90,7 @@ export async function pumpPieces(
     for (const piece of pieces) {
       if (Buffer.isBuffer(piece)) {
         await inFlight;
-        inFlight = write(out, piece);
+        inFlight = settled(write(out, piece));
         written += piece.length;
         onWrite(piece.length);
         continue;
@@ -101,7 +101,7 @@ export async function pumpPieces(
         const count = await read(buffer, Math.min(buffer.length, piece.end - position + 1), position);
         if (count === 0) throw new Error('the file became shorter while it was being sent');
         await inFlight;
-        inFlight = write(out, buffer.subarray(0, count));
+        inFlight = settled(write(out, buffer.subarray(0, count)));
         position += count;
         written += count;
         onWrite(count);
@@ -115,6 +115,16 @@ export async function pumpPieces(
     // After a failure a cancelled socket write may still reference a buffer: let those go to the collector.
     pool.release(buffers, completed);
   }
+}
+
+/**
+ * Marks a write's failure as handled at once: the pump awaits it only after
+ * its next read, and a rejection left unhandled until then (a client that
+ * went away mid-read) would count as an unhandled rejection.
+ */
+function settled(promise: Promise<void>): Promise<void> {
+  promise.catch(() => {});
+  return promise;
 }
 
 /** One write, settled by its callback: when the data has been handed to the socket, or when `out` failed. */

@@ -3,9 +3,11 @@
 import { expect } from 'chai';
 import { readdirSync } from 'node:fs';
 import http from 'node:http';
+import { startChildServer } from '../helpers/child-server.js';
 import { tempDir, type TempDir } from '../helpers/fixtures.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { hsToken } from '../helpers/tokens.js';
+import path from 'node:path';
 
 const openDescriptors = () => readdirSync('/proc/self/fd').length;
 
@@ -19,7 +21,9 @@ function abortAfterFirstChunk(url: string, token: string): Promise<void> {
         resolve();
       });
     });
-    request.on('error', () => {});
+    // An error before the first chunk (a refused connection: the server is gone) fails the
+    // test at once; after it, the error is the abort itself and the promise has settled.
+    request.on('error', reject);
   });
 }
 
@@ -57,4 +61,24 @@ describe('aborted downloads', () => {
     const aborted = server.logs.filter((line) => line.msg === 'request' && line.aborted === true);
     expect(aborted.length).to.be.at.least(100);
   });
+
+  it('the service process survives 100 large downloads cut mid-body (regression: a write failing during the next read was an unhandled rejection)', async () => {
+    // The real entry point in a child process: Node ends a process on an
+    // unhandled rejection, which mocha's own handlers would hide in-process.
+    const child = await startChildServer({ layers: { OsFs: { root: `${tree.dir}/data`, maxFileSize: '1GB' } } }, path.join(tree.dir, 'child.json'));
+    try {
+      const token = await hsToken();
+      const url = `${child.url}/api/download?filepath=big.bin`;
+      for (let round = 0; round < 10; round += 1) {
+        await Promise.all(Array.from({ length: 10 }, () => abortAfterFirstChunk(url, token)));
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const response = await fetch(url, { headers: { Authorization: `Bearer ${token}` } });
+      expect(response.status).to.equal(200);
+      expect((await response.arrayBuffer()).byteLength).to.equal(16 * 1024 * 1024);
+    } finally {
+      await child.stop();
+    }
+  });
 });
+
