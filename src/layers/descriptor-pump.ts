@@ -11,13 +11,17 @@ function bodyLength(pieces: readonly BodyPiece[]): number {
 export type PositionalRead = (buffer: Buffer, length: number, position: number) => Promise<number>;
 
 /**
- * Recycles read buffers between transfers, so a long download allocates two
- * buffers once instead of a fresh one per chunk: freed chunks would otherwise
- * wait for a garbage collection and swell the RSS (about 30 MB seen on Node 20).
- * Buffers come in power-of-two sizes, each with its own free list, and the
- * size a transfer gets shrinks as transfers run at once, keeping all their
- * buffers within `budget` bytes; a body smaller than a chunk gets a buffer
- * no larger than it needs.
+ * Recycles read buffers between chunks and transfers, so a long download
+ * reuses two buffers instead of taking a fresh one per chunk: freed chunks
+ * would otherwise wait for a garbage collection and swell the RSS (about
+ * 30 MB seen on Node 20). Buffers come in power-of-two sizes, each size with
+ * its own free list. Every transfer reads into buffers of `budget / (2 ×
+ * transfers running)`, rounded down, between 64 KB and `maxChunk`, and
+ * refits its buffers to that size before each read (`fit`), so as transfers
+ * start the running ones shrink and as they end the rest grow back: all read
+ * buffers stay within `budget`, give or take the one chunk each transfer may
+ * still be writing, until so many run that each is down to 64 KB. A body
+ * smaller than one chunk gets a buffer no larger than it needs.
  */
 export class BufferPool {
   private readonly free = new Map<number, Buffer[]>();
@@ -32,28 +36,49 @@ export class BufferPool {
     private readonly minChunk = 64 * 1024,
   ) {}
 
-  /** Two buffers for one transfer of `bodyBytes`, sized for the transfers running now. */
+  /** Two buffers for a new transfer of `bodyBytes`, sized for the transfers running now. */
   acquire(bodyBytes: number): [Buffer, Buffer] {
     this.active += 1;
-    const share = Math.floor(this.budget / (2 * this.active));
-    // Round the share down, so the budget holds; round a small body up, so it fits one read.
-    let size = Math.max(this.minChunk, Math.min(this.maxChunk, 2 ** Math.floor(Math.log2(Math.max(1, share)))));
-    if (bodyBytes < size) size = Math.max(this.minChunk, 2 ** Math.ceil(Math.log2(Math.max(1, bodyBytes))));
+    const size = this.sizeFor(bodyBytes);
     return [this.take(size), this.take(size)];
+  }
+
+  /**
+   * `buffer` itself when it has the size a transfer should read into now
+   * (`remainingBytes` still to read), or a buffer of that size in its place,
+   * `buffer` going back to the pool. Only for a buffer no write still holds.
+   */
+  fit(buffer: Buffer, remainingBytes: number): Buffer {
+    const size = this.sizeFor(remainingBytes);
+    // Shrink when the share shrank; grow when the share grew and the rest of the
+    // body needs more. A body's last, short reads keep the buffer they have.
+    const shrink = buffer.length > this.sizeFor(Number.POSITIVE_INFINITY);
+    if (!shrink && buffer.length >= size) return buffer;
+    this.recycle(buffer);
+    return this.take(size);
   }
 
   /** Gives a transfer's buffers back; `reusable` false when a write may still hold one (the transfer failed). */
   release(buffers: readonly Buffer[], reusable: boolean): void {
     this.active -= 1;
-    if (!reusable) return;
-    for (const buffer of buffers) {
-      // Keep at most half the budget idle; the rest goes to the collector.
-      if (this.freeBytes + buffer.length > this.budget / 2) continue;
-      const list = this.free.get(buffer.length) ?? [];
-      list.push(buffer);
-      this.free.set(buffer.length, list);
-      this.freeBytes += buffer.length;
-    }
+    if (reusable) for (const buffer of buffers) this.recycle(buffer);
+  }
+
+  private sizeFor(bodyBytes: number): number {
+    const share = Math.floor(this.budget / (2 * Math.max(1, this.active)));
+    // Round the share down, so the budget holds; round a small body up, so it fits one read.
+    let size = Math.max(this.minChunk, Math.min(this.maxChunk, 2 ** Math.floor(Math.log2(Math.max(1, share)))));
+    if (bodyBytes < size) size = Math.max(this.minChunk, Math.min(size, 2 ** Math.ceil(Math.log2(Math.max(1, bodyBytes)))));
+    return size;
+  }
+
+  private recycle(buffer: Buffer): void {
+    // Keep at most half the budget idle; the rest goes to the collector.
+    if (this.freeBytes + buffer.length > this.budget / 2) return;
+    const list = this.free.get(buffer.length) ?? [];
+    list.push(buffer);
+    this.free.set(buffer.length, list);
+    this.freeBytes += buffer.length;
   }
 
   private take(size: number): Buffer {
@@ -81,7 +106,8 @@ export async function pumpPieces(
   pool: BufferPool,
   onWrite: (bytes: number) => void = () => {},
 ): Promise<number> {
-  const buffers = pool.acquire(bodyLength(pieces));
+  let remaining = bodyLength(pieces);
+  const buffers = pool.acquire(remaining);
   let written = 0;
   let inFlight: Promise<void> = Promise.resolve();
   let turn = 0;
@@ -96,13 +122,16 @@ export async function pumpPieces(
         continue;
       }
       for (let position = piece.start; position <= piece.end; ) {
-        const buffer = buffers[turn]!;
+        // This buffer's last write was awaited before the previous read: it is free to refit.
+        const buffer = pool.fit(buffers[turn]!, remaining);
+        buffers[turn] = buffer;
         turn ^= 1;
         const count = await read(buffer, Math.min(buffer.length, piece.end - position + 1), position);
         if (count === 0) throw new Error('the file became shorter while it was being sent');
         await inFlight;
         inFlight = settled(write(out, buffer.subarray(0, count)));
         position += count;
+        remaining -= count;
         written += count;
         onWrite(count);
       }
