@@ -9,6 +9,7 @@ import { fail } from './errors.js';
 import { createObserve } from './http/observe.js';
 import { createLayers, type Layers } from './layers/create-layers.js';
 import type { Logger } from './logger.js';
+import { createArchiveRoute } from './routes/archive.js';
 import { createDownloadRoute } from './routes/download.js';
 import { createReadyz, healthz } from './routes/health.js';
 
@@ -41,6 +42,9 @@ export async function createApp(config: Config, { logger }: AppDependencies): Pr
   router.get('/healthz', healthz);
   router.get('/readyz', createReadyz(layers, () => draining));
   router.get('/api/download', authenticate, createDownloadRoute(layers, config));
+  const archive = createArchiveRoute(layers, config, logger);
+  router.get('/api/archive', authenticate, archive);
+  router.post('/api/archive', authenticate, archive);
 
   const koa = new Koa();
   koa.silent = true;

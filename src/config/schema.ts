@@ -101,6 +101,14 @@ export const configSchema = z
         maxRanges: z.number().int().min(1).max(1000).default(16),
       })
       .prefault({}),
+    archive: z
+      .strictObject({
+        maxEntries: z.number().int().min(1).default(10_000),
+        maxBytes: size.default(10 * 1024 ** 3),
+        zipCompression: z.enum(['store', 'deflate']).default('store'),
+        gzipLevel: z.number().int().min(0).max(9).default(6),
+      })
+      .prefault({}),
     log: z
       .strictObject({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

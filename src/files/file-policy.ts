@@ -38,6 +38,11 @@ export function checkIsFile(kind: EntryKind, shown: string): void {
   if (kind !== 'file') fail('NOT_A_FILE', `${quotePath(shown)} is ${KIND_WORDS[kind]}, not a file`);
 }
 
+/** Raises NOT_A_FILE for a path that must be a folder (a listing, an archive walk) and is not one. */
+export function checkIsFolder(kind: EntryKind, shown: string): void {
+  if (kind !== 'directory') fail('NOT_A_FILE', `${quotePath(shown)} is ${KIND_WORDS[kind]}, not a folder`);
+}
+
 /** True when a file name passes the policy's `types` or `extensions`; neither means any type. */
 export function isTypeAllowed(name: string, policy: FilePolicy): boolean {
   if (policy.extensions) {

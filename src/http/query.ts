@@ -54,13 +54,21 @@ export function parseQueryWith<T extends z.ZodObject>(query: Query, schema: T): 
     if (values.length > 1) fail('BAD_REQUEST', `the parameter "${name}" is given more than once`);
     input[name] = values[0]!;
   }
+  return parseWithSchema(schema, input, 'parameter');
+}
+
+/**
+ * Validates `input` (query parameters or a JSON body) against `schema`;
+ * BAD_REQUEST names the first field that is missing or not valid.
+ */
+export function parseWithSchema<T extends z.ZodType>(schema: T, input: unknown, what: 'parameter' | 'field'): z.output<T> {
   const result = schema.safeParse(input);
   if (!result.success) {
     const issue = result.error.issues[0]!;
     const name = issue.path.map(String).join('.');
-    fail('BAD_REQUEST', input[name] === undefined && issue.code === 'invalid_type'
-      ? `the parameter "${name}" is required`
-      : `the parameter "${name}" is not valid: ${issue.message}`);
+    if (name === '') fail('BAD_REQUEST', `the request is not valid: ${issue.message}`);
+    const given = name.split('.').reduce<unknown>((value, key) => (value as Record<string, unknown> | undefined)?.[key], input);
+    fail('BAD_REQUEST', given === undefined && issue.code === 'invalid_type' ? `the ${what} "${name}" is required` : `the ${what} "${name}" is not valid: ${issue.message}`);
   }
   return result.data;
 }

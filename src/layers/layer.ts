@@ -59,6 +59,13 @@ export interface Layer {
    * decides what to do with it.
    */
   open(target: LayerPath): Promise<OpenFile>;
+  /**
+   * The names in the folder at `target` (opened with the same checks as
+   * `open`), in name order; names that are not valid UTF-8 cannot be
+   * addressed and are only counted. Each name must still be opened with
+   * `open`, which checks it again.
+   */
+  listNames(target: LayerPath): Promise<{ names: string[]; unreadable: number }>;
   /** True when the layer's root can be reached now. */
   isReachable(): Promise<boolean>;
 }

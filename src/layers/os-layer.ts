@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { Writable } from 'node:stream';
 import type { LayerConfig } from '../config/schema.js';
 import { FilegateError, fail } from '../errors.js';
-import { checkIsFile, type EntryKind, type FilePolicy } from '../files/file-policy.js';
+import { checkIsFile, checkIsFolder, type EntryKind, type FilePolicy } from '../files/file-policy.js';
 import { checkHidden, checkNoDotSegments, checkResolvedPath, type ResolvedPolicy } from '../paths/confinement.js';
 import { quotePath, type LayerPath } from '../paths/layer-path.js';
 import { pumpPieces, type BufferPool, type PositionalRead } from './descriptor-pump.js';
@@ -101,6 +101,28 @@ export class OsLayer implements Layer {
     } catch (error) {
       this.io.close(fd);
       throw error;
+    }
+  }
+
+  async listNames(target: LayerPath): Promise<{ names: string[]; unreadable: number }> {
+    const folder = await this.open(target);
+    try {
+      checkIsFolder(folder.stat.kind, target.text);
+      // Listed by path once the descriptor has proven where it leads; a swap in
+      // between can only yield names, and each is opened and checked again.
+      const raw = await fs.promises.readdir(path.join(this.rootReal!, ...folder.realSegments), { encoding: 'buffer' });
+      const names: string[] = [];
+      let unreadable = 0;
+      for (const name of raw) {
+        try {
+          names.push(UTF8.decode(name));
+        } catch {
+          unreadable += 1;
+        }
+      }
+      return { names: names.sort(), unreadable };
+    } finally {
+      folder.close();
     }
   }
 
@@ -227,6 +249,8 @@ class OsOpenFile implements OpenFile {
     this.io.close(this.fd);
   }
 }
+
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 const DELETED_SUFFIX = ' (deleted)';
 

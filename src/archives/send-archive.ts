@@ -1,0 +1,119 @@
+// Streams an archive of a walked selection as it is built: one open file at a time, never the whole in memory or on disk.
+
+import { pipeline } from 'node:stream';
+import type { Context } from 'koa';
+import { TarArchive, ZipArchive } from 'archiver';
+import { checkPathAllowed, type Principal } from '../auth/principal.js';
+import { isFilegateError } from '../errors.js';
+import { checkFilePolicy } from '../files/file-policy.js';
+import type { Layer } from '../layers/layer.js';
+import type { Logger } from '../logger.js';
+import { toContentDisposition } from '../transfer/content-disposition.js';
+import type { TransferRecord } from '../transfer/send-transfer.js';
+import type { ArchiveEntry, ArchiveSelection } from './archive-walk.js';
+
+export type ArchiveFormat = 'zip' | 'tar.gz';
+
+export interface ArchiveOptions {
+  readonly format: ArchiveFormat;
+  /** The file name the client saves, extension included. */
+  readonly filename: string;
+  /** ZIP entries are stored (most served files are compressed already) unless "deflate". */
+  readonly zipCompression: 'store' | 'deflate';
+  readonly gzipLevel: number;
+}
+
+const CONTENT_TYPES: Record<ArchiveFormat, string> = { zip: 'application/zip', 'tar.gz': 'application/gzip' };
+
+/**
+ * Sends the archive: headers at once, then each entry in walk order. A file
+ * is opened only when its turn comes, through the same layer open, paths
+ * check and file policy as a download; one that vanished or became refused
+ * since the walk is left out (and counted in the log line). A file that
+ * fails while it is being read (it shrank) aborts the transfer, so the client
+ * sees a truncated download, never a valid-looking wrong archive. A client
+ * that goes away stops the loop and releases the open file.
+ */
+export async function sendArchive(ctx: Context, layer: Layer, principal: Principal, selection: ArchiveSelection, options: ArchiveOptions, logger: Logger): Promise<void> {
+  const { res } = ctx;
+  ctx.status = 200;
+  ctx.set({
+    'Content-Type': CONTENT_TYPES[options.format],
+    'Content-Disposition': toContentDisposition('attachment', options.filename),
+    'Content-Security-Policy': "default-src 'none'; sandbox",
+    'X-Content-Type-Options': 'nosniff',
+    // A streamed archive has no length and no stable bytes to resume from.
+    'Accept-Ranges': 'none',
+    'Cache-Control': 'no-store',
+    'X-Archive-Entries': String(selection.entries.length),
+    'X-Archive-Skipped': String(selection.skipped),
+  });
+  ctx.respond = false;
+
+  const archive =
+    options.format === 'zip'
+      ? new ZipArchive({ store: options.zipCompression === 'store', zlib: { level: 6 } })
+      : new TarArchive({ gzip: true, gzipOptions: { level: options.gzipLevel } });
+  let bytes = 0;
+  archive.on('data', (chunk: Buffer) => {
+    bytes += chunk.length;
+  });
+  (ctx.state as { transfer?: TransferRecord }).transfer = { bytesRead: () => bytes };
+
+  let stopped = false;
+  const stop = new Promise<void>((resolve) => {
+    res.once('close', () => {
+      stopped = true;
+      resolve();
+    });
+  });
+  pipeline(archive, res, (error) => {
+    stopped = true;
+    if (error && !res.destroyed) res.destroy();
+  });
+
+  let leftOut = 0;
+  for (const entry of selection.entries) {
+    if (stopped) break;
+    const added = await appendEntry(archive, layer, principal, entry, stop);
+    if (!added) leftOut += 1;
+  }
+  if (stopped) {
+    archive.abort();
+  } else {
+    await archive.finalize();
+  }
+  logger.info(
+    { reqId: (ctx.state as { requestId?: string }).requestId, entries: selection.entries.length - leftOut, skipped: selection.skipped + leftOut, completed: !stopped },
+    'archive',
+  );
+}
+
+/** Appends one entry and waits until archiver has written it (or the client left); false when it was left out. */
+async function appendEntry(archive: ZipArchive | TarArchive, layer: Layer, principal: Principal, entry: ArchiveEntry, stop: Promise<void>): Promise<boolean> {
+  const date = new Date(entry.mtimeMs);
+  const written = new Promise<void>((resolve) => archive.once('entry', () => resolve()));
+  if (entry.kind === 'directory') {
+    archive.append(Buffer.alloc(0), { name: entry.name, type: 'directory', date, mode: 0o755 });
+    await Promise.race([written, stop]);
+    return true;
+  }
+  let file;
+  try {
+    file = await layer.open(entry.path);
+    checkPathAllowed(principal, file.realSegments, entry.path.text);
+    checkFilePolicy(file.stat, [entry.path.segments.at(-1) ?? '', file.realSegments.at(-1) ?? ''], layer.policy, entry.path.text);
+  } catch (error) {
+    file?.close();
+    if (isFilegateError(error)) return false;
+    throw error;
+  }
+  const { size } = file.stat;
+  const stream = file.createReadStream(size === 0 ? [] : [{ start: 0, end: size - 1 }]);
+  const opened = file;
+  stream.once('close', () => opened.close());
+  archive.append(stream, { name: entry.name, date, mode: 0o644 });
+  await Promise.race([written, stop]);
+  if (!stream.destroyed && !stream.readableEnded) stream.destroy();
+  return true;
+}
