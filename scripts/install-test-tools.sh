@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Installs the command-line clients the tests drive (curl, wget, aria2c) from Debian when missing.
+# Installs the command-line clients the tests drive (curl, wget, aria2c, unzip) from Debian when missing.
 set -euo pipefail
 missing=()
-for tool in curl:curl wget:wget aria2c:aria2 mkfifo:coreutils; do
+for tool in curl:curl wget:wget aria2c:aria2 unzip:unzip mkfifo:coreutils; do
   command -v "${tool%%:*}" >/dev/null 2>&1 || missing+=("${tool##*:}")
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
