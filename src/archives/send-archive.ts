@@ -1,6 +1,6 @@
 // Streams an archive of a walked selection as it is built: one open file at a time, never the whole in memory or on disk.
 
-import { pipeline } from 'node:stream';
+import { pipeline, type Writable } from 'node:stream';
 import type { Context } from 'koa';
 import { TarArchive, ZipArchive } from 'archiver';
 import { checkPathAllowed, type Principal } from '../auth/principal.js';
@@ -25,15 +25,73 @@ export interface ArchiveOptions {
 
 const CONTENT_TYPES: Record<ArchiveFormat, string> = { zip: 'application/zip', 'tar.gz': 'application/gzip' };
 
+/** What became of an archive once written. */
+export interface ArchiveOutcome {
+  /** Entries written. */
+  readonly entries: number;
+  /** Entries left out when their turn came (vanished or refused since the walk). */
+  readonly leftOut: number;
+  readonly bytes: number;
+  /** False when the destination closed first or a read failed: the output is truncated. */
+  readonly completed: boolean;
+}
+
 /**
- * Sends the archive: headers at once, then each entry in walk order. A file
- * is opened only when its turn comes, through the same layer open, paths
- * check and file policy as a download; one that vanished or became refused
- * since the walk is left out (and counted in the log line). A file that
- * fails while it is being read (it shrank) aborts the transfer, so the client
- * sees a truncated download, never a valid-looking wrong archive. A client
- * that goes away stops the loop and releases the open file.
+ * Writes the archive of a walked selection to `out`, each entry in walk
+ * order. A file is opened only when its turn comes, through the same layer
+ * open, paths check and file policy as a download; one that vanished or
+ * became refused since the walk is left out. A file that fails while it is
+ * being read (it shrank) fails the whole output, so the reader sees a
+ * truncated archive, never a valid-looking wrong one. When `out` closes
+ * early (a client that went away) the loop stops and the open file is
+ * released. Resolves once `out` has everything or has failed.
  */
+export async function writeArchive(
+  out: Writable,
+  layer: Layer,
+  principal: Principal,
+  selection: ArchiveSelection,
+  options: ArchiveOptions,
+  onData: (bytes: number) => void = () => {},
+): Promise<ArchiveOutcome> {
+  const archive =
+    options.format === 'zip'
+      ? new ZipArchive({ store: options.zipCompression === 'store', zlib: { level: 6 } })
+      : new TarArchive({ gzip: true, gzipOptions: { level: options.gzipLevel } });
+  let bytes = 0;
+  archive.on('data', (chunk: Buffer) => {
+    bytes += chunk.length;
+    onData(chunk.length);
+  });
+  let stopped = false;
+  let signalStop = () => {};
+  const stop = new Promise<void>((resolve) => {
+    signalStop = resolve;
+  });
+  const halt = () => {
+    stopped = true;
+    signalStop();
+  };
+  out.once('close', halt);
+  const piped = new Promise<Error | null>((resolve) => {
+    pipeline(archive, out, (error) => {
+      halt();
+      resolve(error ?? null);
+    });
+  });
+
+  let leftOut = 0;
+  for (const entry of selection.entries) {
+    if (stopped) break;
+    if (!(await appendEntry(archive, layer, principal, entry, stop))) leftOut += 1;
+  }
+  if (stopped) archive.abort();
+  else await archive.finalize();
+  const error = await piped;
+  return { entries: selection.entries.length - leftOut, leftOut, bytes, completed: error === null };
+}
+
+/** Sends the archive as the response: headers at once (the walk is done), then the stream. */
 export async function sendArchive(ctx: Context, layer: Layer, principal: Principal, selection: ArchiveSelection, options: ArchiveOptions, logger: Logger): Promise<void> {
   const { res } = ctx;
   ctx.status = 200;
@@ -49,42 +107,14 @@ export async function sendArchive(ctx: Context, layer: Layer, principal: Princip
     'X-Archive-Skipped': String(selection.skipped),
   });
   ctx.respond = false;
-
-  const archive =
-    options.format === 'zip'
-      ? new ZipArchive({ store: options.zipCompression === 'store', zlib: { level: 6 } })
-      : new TarArchive({ gzip: true, gzipOptions: { level: options.gzipLevel } });
   let bytes = 0;
-  archive.on('data', (chunk: Buffer) => {
-    bytes += chunk.length;
-  });
   (ctx.state as { transfer?: TransferRecord }).transfer = { bytesRead: () => bytes };
-
-  let stopped = false;
-  const stop = new Promise<void>((resolve) => {
-    res.once('close', () => {
-      stopped = true;
-      resolve();
-    });
+  const outcome = await writeArchive(res, layer, principal, selection, options, (count) => {
+    bytes += count;
   });
-  pipeline(archive, res, (error) => {
-    stopped = true;
-    if (error && !res.destroyed) res.destroy();
-  });
-
-  let leftOut = 0;
-  for (const entry of selection.entries) {
-    if (stopped) break;
-    const added = await appendEntry(archive, layer, principal, entry, stop);
-    if (!added) leftOut += 1;
-  }
-  if (stopped) {
-    archive.abort();
-  } else {
-    await archive.finalize();
-  }
+  if (!outcome.completed && !res.destroyed) res.destroy();
   logger.info(
-    { reqId: (ctx.state as { requestId?: string }).requestId, entries: selection.entries.length - leftOut, skipped: selection.skipped + leftOut, completed: !stopped },
+    { reqId: (ctx.state as { requestId?: string }).requestId, entries: outcome.entries, skipped: selection.skipped + outcome.leftOut, completed: outcome.completed },
     'archive',
   );
 }
