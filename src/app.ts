@@ -9,7 +9,12 @@ import { fail } from './errors.js';
 import { createObserve } from './http/observe.js';
 import { createLayers, type Layers } from './layers/create-layers.js';
 import type { Logger } from './logger.js';
+import { OsLayer } from './layers/os-layer.js';
+import { PackageService } from './packages/package-service.js';
+import { PackageStore } from './packages/package-store.js';
 import { createArchiveRoute } from './routes/archive.js';
+import { createPackageDownloadRoute, createPackageRoute, createPackageStatusRoute } from './routes/packages.js';
+import { newBoundary } from './transfer/send-transfer.js';
 import { createDownloadRoute } from './routes/download.js';
 import { createReadyz, healthz } from './routes/health.js';
 
@@ -22,8 +27,11 @@ function isClientAbort(error: unknown): boolean {
 export interface FilegateApp {
   readonly koa: Koa;
   readonly layers: Layers;
+  readonly packages: PackageService;
   /** Marks the service as draining: readiness turns 503 and responses close their connections. */
   startDraining(): void;
+  /** Stops background work (package housekeeping); builds in flight finish on their own. */
+  stop(): void;
   isDraining(): boolean;
 }
 
@@ -38,6 +46,30 @@ export async function createApp(config: Config, { logger }: AppDependencies): Pr
   const authenticate = createAuthenticate(verify, { allowQueryToken: config.auth.allowQueryToken });
   let draining = false;
 
+  const packageStore = new PackageStore(config.packages.dir);
+  const packages = new PackageService(
+    packageStore,
+    layers,
+    {
+      retentionMs: config.packages.retention,
+      maxConcurrent: config.packages.maxConcurrent,
+      heartbeatMs: config.packages.heartbeat,
+      sweepIntervalMs: config.packages.sweepInterval,
+      limits: config.archive,
+      archive: { zipCompression: config.archive.zipCompression, gzipLevel: config.archive.gzipLevel },
+    },
+    logger,
+  );
+  await packages.start();
+  // The built archives are served as files through the same transfer code: Range, ETag, HEAD.
+  const packageFiles = new OsLayer(
+    'packages',
+    { driver: 'os', root: config.packages.dir, maxFileSize: Number.MAX_SAFE_INTEGER, allowEmpty: true, hidden: 'allow', symlinks: 'deny', io: 'inline' },
+    { readSize: config.transfer.readSize, pool: layers.pool },
+  );
+  await packageFiles.init();
+  const transferOptions = { cacheControl: config.transfer.cacheControl, maxRanges: config.transfer.maxRanges, newBoundary };
+
   const router = new Router();
   router.get('/healthz', healthz);
   router.get('/readyz', createReadyz(layers, () => draining));
@@ -45,6 +77,9 @@ export async function createApp(config: Config, { logger }: AppDependencies): Pr
   const archive = createArchiveRoute(layers, config, logger);
   router.get('/api/archive', authenticate, archive);
   router.post('/api/archive', authenticate, archive);
+  router.post('/api/packages', authenticate, createPackageRoute(layers, packages));
+  router.get('/api/packages/:id', authenticate, createPackageStatusRoute(packages));
+  router.get('/api/packages/:id/download', authenticate, createPackageDownloadRoute(packages, packageFiles, transferOptions));
 
   const koa = new Koa();
   koa.silent = true;
@@ -69,6 +104,8 @@ export async function createApp(config: Config, { logger }: AppDependencies): Pr
   return {
     koa,
     layers,
+    packages,
+    stop: () => packages.stop(),
     startDraining: () => {
       draining = true;
     },

@@ -62,6 +62,7 @@ async function drain(app: FilegateApp, server: http.Server, graceMs: number, log
   const late = await Promise.race([closed.then(() => false), timedOut]);
   clearTimeout(timer);
   clearInterval(sweeper);
+  app.stop();
   if (late) {
     logger.warn({ graceMs }, 'shutdown grace is over; cutting the transfers still running');
     server.closeAllConnections();

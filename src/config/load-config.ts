@@ -106,6 +106,7 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
 
   const config = result.data;
   for (const layerConfig of Object.values(config.layers)) layerConfig.root = path.resolve(cwd, layerConfig.root);
+  config.packages.dir = path.resolve(cwd, config.packages.dir);
   for (const key of ['publicKeyFile', 'jwksFile'] as const) {
     const file = config.auth[key];
     if (file !== null) config.auth[key] = path.resolve(cwd, file);

@@ -109,6 +109,15 @@ export const configSchema = z
         gzipLevel: z.number().int().min(0).max(9).default(6),
       })
       .prefault({}),
+    packages: z
+      .strictObject({
+        dir: z.string().min(1).default('./var/packages'),
+        retention: duration.default(7 * 86_400_000),
+        maxConcurrent: z.number().int().min(1).max(64).default(2),
+        heartbeat: duration.default(5_000),
+        sweepInterval: duration.default(600_000),
+      })
+      .prefault({}),
     log: z
       .strictObject({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -9,6 +9,8 @@ import { OsLayer } from './os-layer.js';
 export interface Layers {
   readonly byName: ReadonlyMap<string, Layer>;
   readonly defaultName: string;
+  /** The read buffers every layer's transfers share. */
+  readonly pool: BufferPool;
 }
 
 /** Creates every configured layer and resolves each root's real path once. */
@@ -21,7 +23,7 @@ export async function createLayers(config: Config): Promise<Layers> {
     await layer.init();
     byName.set(name, layer);
   }
-  return { byName, defaultName: config.defaultLayer };
+  return { byName, defaultName: config.defaultLayer, pool };
 }
 
 /** The layer named by `fstype`, or the default one; UNKNOWN_FSTYPE when there is none of that name. */

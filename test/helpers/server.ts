@@ -1,5 +1,8 @@
 // Starts the real app on port 0 with a config of the test's own, and captures its log lines.
 
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { Writable } from 'node:stream';
 import { configSchema, type Config, type ConfigInput } from '../../src/config/schema.js';
 import { createLogger } from '../../src/logger.js';
@@ -26,6 +29,8 @@ export async function startTestServer(config: TestConfig): Promise<TestServer> {
     ...config,
     server: { host: '127.0.0.1', port: 0, ...config.server },
     auth: { secret: TEST_SECRET, ...config.auth },
+    // Each server keeps its packages in a folder of its own unless the test shares one.
+    packages: { dir: mkdtempSync(path.join(os.tmpdir(), 'filegate-packages-')), ...config.packages },
   };
   const parsed = configSchema.parse(input);
   const logs: Array<Record<string, unknown>> = [];

@@ -1,0 +1,192 @@
+// Builds packages in the background, a few at a time, and answers for them: status, ownership, expiry, the sweep.
+
+import { createWriteStream } from 'node:fs';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { walkSelection, type ArchiveLimits } from '../archives/archive-walk.js';
+import { writeArchive, type ArchiveFormat, type ArchiveOptions } from '../archives/send-archive.js';
+import type { Principal } from '../auth/principal.js';
+import { isFilegateError } from '../errors.js';
+import { resolveLayer, type Layers } from '../layers/create-layers.js';
+import type { Logger } from '../logger.js';
+import { parseLayerPath, type LayerPath } from '../paths/layer-path.js';
+import { archiveFileOf, type PackageManifest, type PackageStatus, type PackageStore } from './package-store.js';
+
+export interface PackageSettings {
+  readonly retentionMs: number;
+  readonly maxConcurrent: number;
+  /** How often a builder stamps the packages it holds; three missed stamps mean the builder is gone. */
+  readonly heartbeatMs: number;
+  readonly sweepIntervalMs: number;
+  readonly limits: ArchiveLimits;
+  readonly archive: Pick<ArchiveOptions, 'zipCompression' | 'gzipLevel'>;
+}
+
+export interface PackageRequest {
+  readonly layer: string;
+  readonly targets: readonly LayerPath[];
+  readonly format: ArchiveFormat;
+  readonly filename: string;
+}
+
+const INTERRUPTED = 'the build was interrupted (the service stopped or restarted); create the package again';
+
+/**
+ * The packages of this service. Several replicas may share one folder: any
+ * of them answers for any package, a build is held by the replica that
+ * started it, and a package whose builder stopped stamping it is reported
+ * failed. Packages are deleted once past their expiry by a periodic sweep.
+ */
+export class PackageService {
+  private readonly queue: string[] = [];
+  private readonly held = new Set<string>();
+  private running = 0;
+  private timers: NodeJS.Timeout[] = [];
+
+  constructor(
+    private readonly store: PackageStore,
+    private readonly layers: Layers,
+    private readonly settings: PackageSettings,
+    private readonly logger: Logger,
+  ) {}
+
+  async start(): Promise<void> {
+    await this.store.init();
+    await this.sweep();
+    const every = (ms: number, job: () => Promise<void>) => {
+      const timer = setInterval(() => {
+        job().catch((error: unknown) => this.logger.error({ err: error }, 'package housekeeping failed'));
+      }, ms);
+      timer.unref();
+      this.timers.push(timer);
+    };
+    every(this.settings.heartbeatMs, () => this.heartbeat());
+    every(this.settings.sweepIntervalMs, () => this.sweep());
+  }
+
+  stop(): void {
+    for (const timer of this.timers) clearInterval(timer);
+    this.timers = [];
+  }
+
+  /** Records a new package for `principal` (who must have a subject) and queues its build. */
+  async create(principal: Principal & { subject: string }, request: PackageRequest): Promise<PackageManifest> {
+    const now = new Date();
+    const manifest: PackageManifest = {
+      id: this.store.newId(),
+      subject: principal.subject,
+      fstype: request.layer,
+      paths: request.targets.map((target) => target.text),
+      principalPaths: principal.paths,
+      format: request.format,
+      filename: request.filename,
+      status: 'pending',
+      createdAt: now.toISOString(),
+      updatedAt: now.toISOString(),
+      expiresAt: new Date(now.getTime() + this.settings.retentionMs).toISOString(),
+    };
+    await this.store.create(manifest);
+    this.held.add(manifest.id);
+    this.queue.push(manifest.id);
+    this.pump();
+    return manifest;
+  }
+
+  /** The package as its owner sees it now, or null when it does not exist or belongs to someone else. */
+  async find(principal: Principal, id: string): Promise<PackageManifest | null> {
+    const manifest = await this.store.read(id);
+    if (manifest === null || principal.subject === null || manifest.subject !== principal.subject) return null;
+    return { ...manifest, status: this.statusOf(manifest), ...(this.isAbandoned(manifest) ? { error: INTERRUPTED } : {}) };
+  }
+
+  /** The stored archive's path inside the packages folder, relative, for a package that is ready. */
+  archivePathOf(manifest: PackageManifest): string {
+    return `${manifest.id}/${archiveFileOf(manifest)}`;
+  }
+
+  /** Waits until no build runs or is queued (for tests and shutdown). */
+  async idle(): Promise<void> {
+    while (this.running > 0 || this.queue.length > 0) await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+
+  private statusOf(manifest: PackageManifest): PackageStatus {
+    if (Date.now() > Date.parse(manifest.expiresAt)) return 'expired';
+    if (this.isAbandoned(manifest)) return 'failed';
+    return manifest.status;
+  }
+
+  /** A pending or running package that no builder has stamped for three heartbeats. */
+  private isAbandoned(manifest: PackageManifest): boolean {
+    if (manifest.status !== 'pending' && manifest.status !== 'running') return false;
+    if (this.held.has(manifest.id)) return false;
+    return Date.now() - Date.parse(manifest.updatedAt) > 3 * this.settings.heartbeatMs;
+  }
+
+  private pump(): void {
+    while (this.running < this.settings.maxConcurrent && this.queue.length > 0) {
+      const id = this.queue.shift()!;
+      this.running += 1;
+      void this.build(id).finally(() => {
+        this.running -= 1;
+        this.held.delete(id);
+        this.pump();
+      });
+    }
+  }
+
+  /** Builds one package into a temporary file, renamed into place only when complete. */
+  private async build(id: string): Promise<void> {
+    const manifest = await this.store.update(id, { status: 'running' });
+    if (manifest === null) return;
+    const folder = this.store.folderOf(id);
+    const final = path.join(folder, archiveFileOf(manifest));
+    const partial = `${final}.part`;
+    try {
+      const layer = resolveLayer(this.layers, manifest.fstype);
+      const principal: Principal = { subject: manifest.subject, scopes: new Set(['files:archive']), paths: manifest.principalPaths, fstypes: null };
+      const targets = manifest.paths.map((text) => parseLayerPath(text, 'path'));
+      const selection = await walkSelection(layer, principal, targets, this.settings.limits);
+      const out = createWriteStream(partial, { flags: 'w' });
+      const outcome = await writeArchive(out, layer, principal, selection, { format: manifest.format, filename: manifest.filename, ...this.settings.archive });
+      if (!outcome.completed) throw new Error('a file changed while it was being archived; create the package again');
+      const { size } = await fs.stat(partial);
+      await fs.rename(partial, final);
+      await this.store.update(id, { status: 'ready', size, entries: outcome.entries, skipped: selection.skipped + outcome.leftOut });
+      this.logger.info({ package: id, size, entries: outcome.entries }, 'package ready');
+    } catch (error) {
+      await fs.rm(partial, { force: true });
+      const reason = reasonOf(error);
+      this.logger.warn({ package: id, err: error }, 'package failed');
+      await this.store.update(id, { status: 'failed', error: reason });
+    }
+  }
+
+  /** Stamps every package this replica holds, so others know its builder is alive. */
+  private async heartbeat(): Promise<void> {
+    await Promise.all([...this.held].map((id) => this.store.update(id, {})));
+  }
+
+  /** Deletes packages past their expiry, and marks abandoned builds failed. */
+  private async sweep(): Promise<void> {
+    const now = Date.now();
+    for (const manifest of await this.store.list()) {
+      if (this.held.has(manifest.id)) continue;
+      if (now > Date.parse(manifest.expiresAt)) {
+        await this.store.remove(manifest.id);
+        this.logger.info({ package: manifest.id }, 'package expired and deleted');
+      } else if (this.isAbandoned(manifest)) {
+        await this.store.update(manifest.id, { status: 'failed', error: INTERRUPTED });
+      }
+    }
+  }
+}
+
+/** A reason a person can act on: the typed error's own message, or a plain account of a disk problem. */
+function reasonOf(error: unknown): string {
+  if (isFilegateError(error)) return error.message;
+  const code = (error as NodeJS.ErrnoException | null)?.code;
+  if (code === 'ENOSPC') return 'the package folder is full; free space or ask for a smaller selection';
+  if (code === 'EACCES' || code === 'EPERM') return 'the service cannot write to its package folder; operators: check packages.dir';
+  if (error instanceof Error && !('code' in error)) return error.message;
+  return 'the package could not be built; quote its id when reporting it';
+}

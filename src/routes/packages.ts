@@ -1,0 +1,95 @@
+// POST /api/packages, GET /api/packages/:id and /api/packages/:id/download: archives built in the background.
+
+import type { Context, Middleware } from 'koa';
+import { principalOf } from '../auth/authenticate.js';
+import { authorize, checkScope, type Principal } from '../auth/principal.js';
+import { fail } from '../errors.js';
+import { readJsonBody } from '../http/json-body.js';
+import { parseWithSchema } from '../http/query.js';
+import { resolveLayer, type Layers } from '../layers/create-layers.js';
+import type { Layer } from '../layers/layer.js';
+import type { PackageService } from '../packages/package-service.js';
+import type { PackageManifest } from '../packages/package-store.js';
+import { parseLayerPath } from '../paths/layer-path.js';
+import { planTransfer, type TransferOptions } from '../transfer/plan-transfer.js';
+import { sendTransfer, toTransferRequest } from '../transfer/send-transfer.js';
+import { archiveBodySchema, archiveFilename } from './archive.js';
+
+const MEDIA_TYPES = { zip: 'application/zip', 'tar.gz': 'application/gzip' } as const;
+
+/** The JSON a client sees of a package. */
+export function toPackageView(manifest: PackageManifest): Record<string, unknown> {
+  return {
+    id: manifest.id,
+    status: manifest.status,
+    name: manifest.filename,
+    format: manifest.format,
+    fstype: manifest.fstype,
+    paths: manifest.paths,
+    created_at: manifest.createdAt,
+    expires_at: manifest.expiresAt,
+    ...(manifest.size === undefined ? {} : { size: manifest.size }),
+    ...(manifest.entries === undefined ? {} : { entries: manifest.entries, skipped: manifest.skipped ?? 0 }),
+    ...(manifest.error === undefined || manifest.status !== 'failed' ? {} : { error: manifest.error }),
+  };
+}
+
+/** A principal that may use packages: one with the archive scope and a subject to own them. */
+function packagePrincipal(ctx: Context): Principal & { subject: string } {
+  const principal = principalOf(ctx);
+  checkScope(principal, 'files:archive');
+  if (principal.subject === null) fail('FORBIDDEN', 'packages belong to a subject: use a token with a "sub" claim');
+  return principal as Principal & { subject: string };
+}
+
+/** POST /api/packages: authorize every path now, build later; 202 with the package's status. */
+export function createPackageRoute(layers: Layers, packages: PackageService): Middleware {
+  return async (ctx) => {
+    const principal = packagePrincipal(ctx);
+    const input = parseWithSchema(archiveBodySchema, await readJsonBody(ctx), 'field');
+    const targets = input.paths.map((text) => parseLayerPath(text, 'path'));
+    const layer = resolveLayer(layers, input.fstype);
+    ctx.state.layer = layer.name;
+    for (const target of targets) authorize(principal, { scope: 'files:archive', layer: layer.name, segments: target.segments, shown: target.text });
+    const manifest = await packages.create(principal, { layer: layer.name, targets, format: input.format, filename: archiveFilename(input.name, targets, input.format) });
+    ctx.status = 202;
+    ctx.set('Location', `/api/packages/${manifest.id}`);
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = toPackageView(manifest);
+  };
+}
+
+/** GET /api/packages/:id: the owner's view; anyone else gets 404, as for an id that does not exist. */
+export function createPackageStatusRoute(packages: PackageService): Middleware {
+  return async (ctx) => {
+    const manifest = await findOwn(ctx, packages);
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = toPackageView(manifest);
+  };
+}
+
+/** GET|HEAD /api/packages/:id/download: 409 NOT_READY until ready, then the archive as a file (Range, ETag). */
+export function createPackageDownloadRoute(packages: PackageService, store: Layer, options: Omit<TransferOptions, 'maxRanges'> & { maxRanges: number }): Middleware {
+  return async (ctx) => {
+    const manifest = await findOwn(ctx, packages);
+    if (manifest.status === 'expired') fail('NOT_FOUND', `package ${manifest.id} has expired`);
+    if (manifest.status === 'failed') fail('NOT_READY', `package ${manifest.id} failed and will not be ready: ${manifest.error ?? 'no reason was recorded'}`);
+    if (manifest.status !== 'ready') fail('NOT_READY', `package ${manifest.id} is ${manifest.status}; poll /api/packages/${manifest.id} until it is ready`);
+    const file = await store.open(parseLayerPath(packages.archivePathOf(manifest)));
+    try {
+      const plan = planTransfer(toTransferRequest(ctx, 'attachment'), { stat: file.stat, filename: manifest.filename, mediaType: MEDIA_TYPES[manifest.format] }, options);
+      await sendTransfer(ctx, plan, file);
+    } catch (error) {
+      file.close();
+      throw error;
+    }
+  };
+}
+
+async function findOwn(ctx: Context, packages: PackageService): Promise<PackageManifest> {
+  const principal = packagePrincipal(ctx);
+  const id = String((ctx.params as { id?: string }).id ?? '');
+  const manifest = await packages.find(principal, id);
+  if (manifest === null) fail('NOT_FOUND', `there is no package ${JSON.stringify(id.slice(0, 64))} of yours`);
+  return manifest;
+}
