@@ -142,6 +142,10 @@ async function appendEntry(archive: ZipArchive | TarArchive, layer: Layer, princ
   const stream = file.createReadStream(size === 0 ? [] : [{ start: 0, end: size - 1 }]);
   const opened = file;
   stream.once('close', () => opened.close());
+  // archiver reads through a PassThrough of its own and never hears of this
+  // stream's errors: a read that fails (the file shrank) must fail the
+  // whole archive, so the output is cut, and must not go unhandled.
+  stream.once('error', (error) => archive.destroy(error));
   archive.append(stream, { name: entry.name, date, mode: 0o644 });
   await Promise.race([written, stop]);
   if (!stream.destroyed && !stream.readableEnded) stream.destroy();

@@ -48,6 +48,9 @@ export function isPackageId(id: string): boolean {
  * sharing the folder) never sees half a manifest.
  */
 export class PackageStore {
+  /** One chain of manifest updates per id: a heartbeat must never write back a status a build just changed. */
+  private readonly updates = new Map<string, Promise<unknown>>();
+
   constructor(readonly dir: string) {}
 
   async init(): Promise<void> {
@@ -84,13 +87,27 @@ export class PackageStore {
     await fs.rename(temporary, file);
   }
 
-  /** Writes `changes` over the stored manifest, stamping `updatedAt`. */
-  async update(id: string, changes: Partial<PackageManifest>): Promise<PackageManifest | null> {
-    const current = await this.read(id);
-    if (current === null) return null;
-    const next = { ...current, ...changes, updatedAt: new Date().toISOString() };
-    await this.write(next);
-    return next;
+  /**
+   * Writes `changes` over the stored manifest, stamping `updatedAt`. Updates
+   * of one id in this process run one after another, each reading what the
+   * previous one wrote.
+   */
+  update(id: string, changes: Partial<PackageManifest>): Promise<PackageManifest | null> {
+    const run = async () => {
+      const current = await this.read(id);
+      if (current === null) return null;
+      const next = { ...current, ...changes, updatedAt: new Date().toISOString() };
+      await this.write(next);
+      return next;
+    };
+    const previous = this.updates.get(id) ?? Promise.resolve();
+    const result = previous.then(run, run);
+    const settled = result.catch(() => {});
+    this.updates.set(id, settled);
+    void settled.then(() => {
+      if (this.updates.get(id) === settled) this.updates.delete(id);
+    });
+    return result;
   }
 
   async list(): Promise<PackageManifest[]> {
