@@ -163,7 +163,10 @@ async function inspect(layer: Layer, principal: Principal, child: LayerPath): Pr
     // A followed symlink must land inside the principal's paths as well.
     const { stat } = file;
     if (stat.kind === 'directory') {
-      if (!isOnWayOrWithin(principal.paths, file.realSegments)) return 'absent';
+      // A folder inside the token's paths must really lead inside them; one
+      // only on the way to them must really lead on the way or inside.
+      const allowed = isPathWithinAny(principal.paths, child.segments) ? isPathWithinAny : isOnWayOrWithin;
+      if (!allowed(principal.paths, file.realSegments)) return 'absent';
       return { kind: 'directory', size: 0, mtimeMs: stat.mtimeMs, dev: stat.dev, ino: stat.ino };
     }
     if (!isPathWithinAny(principal.paths, file.realSegments)) return 'absent';

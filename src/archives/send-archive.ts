@@ -107,6 +107,11 @@ export async function sendArchive(ctx: Context, layer: Layer, principal: Princip
     'X-Archive-Skipped': String(selection.skipped),
   });
   ctx.respond = false;
+  // HEAD gets what GET would say before its first byte: the walk's verdict, not the archive.
+  if (ctx.method === 'HEAD') {
+    res.end();
+    return;
+  }
   let bytes = 0;
   (ctx.state as { transfer?: TransferRecord }).transfer = { bytesRead: () => bytes };
   const outcome = await writeArchive(res, layer, principal, selection, options, (count) => {
