@@ -64,9 +64,10 @@ export function isOnWayOrWithin(paths: Principal['paths'], segments: readonly st
  * twice (a symlink cycle) is walked once. A requested path that a download
  * would refuse fails the whole request with that error. Raises
  * ARCHIVE_TOO_LARGE as soon as the entries or bytes pass the limits, and
- * BAD_REQUEST when two requested paths would share an entry name.
+ * BAD_REQUEST when two requested paths would share an entry name. Stops
+ * early, with what it has, once `signal` is aborted (the client went away).
  */
-export async function walkSelection(layer: Layer, principal: Principal, targets: readonly LayerPath[], limits: ArchiveLimits): Promise<ArchiveSelection> {
+export async function walkSelection(layer: Layer, principal: Principal, targets: readonly LayerPath[], limits: ArchiveLimits, signal?: AbortSignal): Promise<ArchiveSelection> {
   const entries: ArchiveEntry[] = [];
   const visited = new Set<string>();
   const tops = new Set<string>();
@@ -107,6 +108,7 @@ export async function walkSelection(layer: Layer, principal: Principal, targets:
     }
 
     while (stack.length > 0) {
+      if (signal?.aborted) break;
       const folder = stack.pop()!;
       const children = await layer.listNames(folder.path);
       skipped += children.unreadable;

@@ -38,7 +38,14 @@ export function createArchiveRoute(layers: Layers, config: Config, logger: Logge
     const layer = resolveLayer(layers, input.fstype);
     ctx.state.layer = layer.name;
     for (const target of targets) authorize(principal, { scope: 'files:archive', layer: layer.name, segments: target.segments, shown: target.text });
-    const selection = await walkSelection(layer, principal, targets, config.archive);
+    // A client that leaves during the walk stops it: nothing is sent to no one.
+    const walk = new AbortController();
+    ctx.res.once('close', () => walk.abort());
+    const selection = await walkSelection(layer, principal, targets, config.archive, walk.signal);
+    if (walk.signal.aborted) {
+      ctx.respond = false;
+      return;
+    }
     const options = { format: input.format, filename: archiveFilename(input.name, targets, input.format), zipCompression: config.archive.zipCompression, gzipLevel: config.archive.gzipLevel };
     await sendArchive(ctx, layer, principal, selection, options, logger);
   };
