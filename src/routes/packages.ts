@@ -10,6 +10,7 @@ import { resolveLayer, type Layers } from '../layers/create-layers.js';
 import type { Layer } from '../layers/layer.js';
 import type { PackageService } from '../packages/package-service.js';
 import type { PackageManifest } from '../packages/package-store.js';
+import { checkNoDotSegments } from '../paths/confinement.js';
 import { parseLayerPath } from '../paths/layer-path.js';
 import { planTransfer, type TransferOptions } from '../transfer/plan-transfer.js';
 import { sendTransfer, toTransferRequest } from '../transfer/send-transfer.js';
@@ -50,7 +51,11 @@ export function createPackageRoute(layers: Layers, packages: PackageService): Mi
     const targets = input.paths.map((text) => parseLayerPath(text, 'path'));
     const layer = resolveLayer(layers, input.fstype);
     ctx.state.layer = layer.name;
-    for (const target of targets) authorize(principal, { scope: 'files:archive', layer: layer.name, segments: target.segments, shown: target.text });
+    for (const target of targets) {
+      authorize(principal, { scope: 'files:archive', layer: layer.name, segments: target.segments, shown: target.text });
+      // The lexical refusal comes now, not from a build later: it needs no file system.
+      checkNoDotSegments(target);
+    }
     const manifest = await packages.create(principal, { layer: layer.name, targets, format: input.format, filename: archiveFilename(input.name, targets, input.format) });
     ctx.status = 202;
     ctx.set('Location', `/api/packages/${manifest.id}`);
