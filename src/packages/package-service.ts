@@ -54,8 +54,17 @@ export class PackageService {
     await this.store.init();
     await this.sweep();
     const every = (ms: number, job: () => Promise<void>) => {
+      // A round still running when the next is due is not joined by another:
+      // on a slow shared disk, overlapping rounds would pile up and starve the builds.
+      let busy = false;
       const timer = setInterval(() => {
-        job().catch((error: unknown) => this.logger.error({ err: error }, 'package housekeeping failed'));
+        if (busy) return;
+        busy = true;
+        job()
+          .catch((error: unknown) => this.logger.error({ err: error }, 'package housekeeping failed'))
+          .finally(() => {
+            busy = false;
+          });
       }, ms);
       timer.unref();
       this.timers.push(timer);

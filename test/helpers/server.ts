@@ -1,6 +1,6 @@
 // Starts the real app on port 0 with a config of the test's own, and captures its log lines.
 
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -23,6 +23,15 @@ export interface TestServer {
 
 export type TestConfig = Omit<ConfigInput, 'layers'> & { layers: ConfigInput['layers'] };
 
+const made: string[] = [];
+
+/** A packages folder for one test server, removed when it closes. */
+function ownPackages(): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'filegate-packages-'));
+  made.push(dir);
+  return dir;
+}
+
 /** Starts a server on 127.0.0.1, port 0, with `config` layered over test defaults (an HS256 secret). */
 export async function startTestServer(config: TestConfig): Promise<TestServer> {
   const input = {
@@ -30,9 +39,10 @@ export async function startTestServer(config: TestConfig): Promise<TestServer> {
     server: { host: '127.0.0.1', port: 0, ...config.server },
     auth: { secret: TEST_SECRET, ...config.auth },
     // Each server keeps its packages in a folder of its own unless the test shares one.
-    packages: { dir: mkdtempSync(path.join(os.tmpdir(), 'filegate-packages-')), ...config.packages },
+    packages: { ...config.packages, dir: config.packages?.dir ?? ownPackages() },
   };
   const parsed = configSchema.parse(input);
+  const madeDirs = made.splice(0);
   const logs: Array<Record<string, unknown>> = [];
   let raw = '';
   const sink = new Writable({
@@ -52,6 +62,7 @@ export async function startTestServer(config: TestConfig): Promise<TestServer> {
     rawLogs: () => raw,
     close: async () => {
       await running.close(1000);
+      for (const dir of madeDirs) rmSync(dir, { recursive: true, force: true });
     },
   };
 }
