@@ -616,6 +616,8 @@ describe('/api/archive: client aborts and files that change while the archive st
     for (let index = 1; index <= 4; index += 1) truncateSync(tree.file(`data/big/part-${index}.bin`, ''), 64 * MB);
     tree.file('data/small/one.txt', 'one\n');
     tree.folder('data/work');
+    // A wide tree whose walk takes long enough to leave in the middle of it.
+    for (let index = 0; index < 5000; index += 1) tree.file(`data/wide/d${index % 50}/f${index}.txt`, 'x');
     server = await startTestServer({ layers: { OsFs: { root: path.join(tree.dir, 'data'), maxFileSize: '1GB' } } });
     token = await hsToken({ scope: 'files:archive' });
   });
@@ -623,6 +625,25 @@ describe('/api/archive: client aborts and files that change while the archive st
   after(async () => {
     await server?.close();
     tree?.remove();
+  });
+
+  it('a client that leaves during the walk stops it: no archive is started, no descriptor is left open', async () => {
+    const before = openDescriptors();
+    await new Promise<void>((resolve) => {
+      const request = http.get(`${server.url}/api/archive?path=wide`, { headers: { Authorization: `Bearer ${token}`, 'X-Request-Id': 'walk-abort' }, agent: false }, () => {
+        resolve();
+      });
+      request.on('error', () => resolve());
+      // Before any answer: the walk of 5,000 entries is still running.
+      setTimeout(() => request.destroy(), 30);
+    });
+    const line = await waitForAccessLine(server, 'walk-abort', 10_000);
+    expect(line.aborted, 'the access line says the client left').to.equal(true);
+    await settle(() => openDescriptors() <= before, 5000);
+    expect(openDescriptors()).to.be.at.most(before);
+    // The walk's end was not followed by an archive: none was started for it.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(server.logs.filter((entry) => entry.msg === 'archive' && entry.reqId === 'walk-abort')).to.deep.equal([]);
   });
 
   it('a client that aborts mid-archive leaves no descriptor open, and the server keeps serving', async () => {
