@@ -9,10 +9,11 @@
 //   npm run bench                          # build, then every scenario (a few minutes)
 //   npm run bench -- --duration 8 --warmup 2
 //   npm run bench -- --only 1,4 --servers filegate,fastify --loadgen autocannon
+//   npm run bench -- --only 7,8            # the archive scenarios (filegate only)
 
 import { execFileSync, spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { createSecretKey, randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, statfsSync, writeFileSync, writeSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
@@ -53,7 +54,7 @@ const { values: opts } = parseArgs({
 });
 if (opts.help) {
   process.stdout.write(
-    'usage: npm run bench -- [--duration SECONDS] [--warmup SECONDS] [--loadgen wrk|autocannon] [--quiet-wait SECONDS] [--only 1,2,...] [--servers filegate,koa,fastify,nginx]\n',
+    'usage: npm run bench -- [--duration SECONDS] [--warmup SECONDS] [--loadgen wrk|autocannon] [--quiet-wait SECONDS] [--only 1,2,...,8] [--servers filegate,koa,fastify,nginx]\n',
   );
   process.exit(0);
 }
@@ -82,6 +83,17 @@ const FILES = {
   '1GB.bin': GiB,
 } as const;
 type FixtureName = keyof typeof FILES;
+
+/**
+ * Folders for the archive scenarios (7, 8), under the fixtures so that filegate
+ * serves them: many small files, and a few big ones (real bytes, no holes).
+ */
+const ARCHIVE_FOLDERS = {
+  small: { dir: 'archive-10k', files: 10_000, size: KiB },
+  big: { dir: 'archive-2g', files: 8, size: 256 * MiB },
+} as const;
+type ArchiveFolder = (typeof ARCHIVE_FOLDERS)[keyof typeof ARCHIVE_FOLDERS];
+type ArchiveFormat = 'zip' | 'tar.gz';
 
 const MULTI_RANGES = Array.from({ length: 10 }, (_, i) => `${i * 1000}-${i * 1000 + 99}`);
 const MULTI_RANGE_HEADER = `bytes=${MULTI_RANGES.join(',')}`;
@@ -134,8 +146,12 @@ async function stopProcess(child: ChildProcess, graceMs = 3000): Promise<void> {
   await waitExit(child, 2000);
 }
 
+/** Big scratch files (archives saved for their check), removed on the way out too. */
+const scratchFiles = new Set<string>();
+
 function killEverything(): void {
   for (const child of children) signalGroup(child, 'SIGKILL');
+  for (const file of scratchFiles) rmSync(file, { force: true });
 }
 
 process.on('exit', killEverything);
@@ -259,7 +275,13 @@ class RssSampler {
   private timer: NodeJS.Timeout | null = null;
   peak = 0;
   samples = 0;
-  constructor(private readonly pid: number) {}
+  /** Every sample since `reset`, as [ms since reset, KiB], when tracing. */
+  trace: Array<[number, number]> = [];
+  private since = 0;
+  constructor(
+    private readonly pid: number,
+    private readonly tracing = false,
+  ) {}
   start(): this {
     this.reset();
     this.timer = setInterval(() => this.sample(), 50);
@@ -268,6 +290,8 @@ class RssSampler {
   reset(): void {
     this.peak = 0;
     this.samples = 0;
+    this.trace = [];
+    this.since = Date.now();
     this.sample();
   }
   sample(): number | null {
@@ -275,6 +299,7 @@ class RssSampler {
     if (kib !== null) {
       this.samples++;
       if (kib > this.peak) this.peak = kib;
+      if (this.tracing) this.trace.push([Date.now() - this.since, kib]);
     }
     return kib;
   }
@@ -397,21 +422,65 @@ function ensureFixtures(): void {
   mkdirSync(FIXTURES, { recursive: true });
   for (const [name, size] of Object.entries(FILES)) {
     const file = path.join(FIXTURES, name);
-    if (existsSync(file) && statSync(file).size === size && statSync(file).blocks * 512 >= size) continue;
+    if (isRealFile(file, size)) continue;
     process.stdout.write(`  writing ${name} (${formatBytes(size)})\n`);
-    const block = randomBytes(Math.min(size, MiB));
     const partial = `${file}.partial`;
-    const fd = openSync(partial, 'w');
-    try {
-      for (let offset = 0; offset < size; offset += block.length) {
-        block.writeUInt32BE(offset / block.length, 0); // every block differs
-        writeSync(fd, block, 0, Math.min(block.length, size - offset));
-      }
-    } finally {
-      closeSync(fd);
-    }
+    writeRealFile(partial, size);
     renameSync(partial, file);
   }
+}
+
+/** True when `file` exists with `size` bytes, all of them on disk (no holes). */
+function isRealFile(file: string, size: number): boolean {
+  try {
+    const stat = statSync(file);
+    return stat.isFile() && stat.size === size && stat.blocks * 512 >= size;
+  } catch {
+    return false;
+  }
+}
+
+/** Writes `size` random bytes to `file`, every 1 MiB block different. */
+function writeRealFile(file: string, size: number): void {
+  const block = randomBytes(Math.min(size, MiB));
+  const fd = openSync(file, 'w');
+  try {
+    for (let offset = 0; offset < size; offset += block.length) {
+      block.writeUInt32BE(offset / block.length, 0); // every block differs
+      writeSync(fd, block, 0, Math.min(block.length, size - offset));
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function archiveFileName(index: number): string {
+  return `f${String(index).padStart(5, '0')}.bin`;
+}
+
+/**
+ * Writes the archive folders once (a folder is built under a temp name and
+ * renamed when complete) and reuses them afterwards; then reads them once so
+ * that filegate meets a warm page cache.
+ */
+async function ensureArchiveFixtures(): Promise<void> {
+  for (const folder of Object.values(ARCHIVE_FOLDERS)) {
+    const dir = path.join(FIXTURES, folder.dir);
+    const complete =
+      existsSync(dir) &&
+      readdirSync(dir).length === folder.files &&
+      Array.from({ length: folder.files }, (_, i) => isRealFile(path.join(dir, archiveFileName(i)), folder.size)).every(Boolean);
+    if (complete) continue;
+    process.stdout.write(`  writing ${folder.dir}/ (${folder.files.toLocaleString('en-US')} files of ${formatBytes(folder.size)})\n`);
+    const partial = `${dir}.partial`;
+    rmSync(partial, { recursive: true, force: true });
+    mkdirSync(partial);
+    for (let i = 0; i < folder.files; i++) writeRealFile(path.join(partial, archiveFileName(i)), folder.size);
+    rmSync(dir, { recursive: true, force: true });
+    renameSync(partial, dir);
+  }
+  const dirs = Object.values(ARCHIVE_FOLDERS).map((folder) => path.join(FIXTURES, folder.dir));
+  await run('sh', ['-c', 'find "$@" -type f -exec cat {} + > /dev/null', 'sh', ...dirs], 120_000);
 }
 
 /** Reads every fixture once so that every server meets a warm page cache. */
@@ -926,6 +995,207 @@ async function concurrentScenario(): Promise<void> {
   }
 }
 
+interface ArchiveRun {
+  status: number;
+  bytes: number;
+  /** curl's time_starttransfer: the walk, the headers and the first entry. */
+  firstByteS: number;
+  seconds: number;
+  entries: number | null;
+  skipped: number | null;
+}
+
+/** One archive of `folder` fetched with curl from CPU 1, saved to `output`. */
+async function fetchArchive(server: Server, folder: ArchiveFolder, format: ArchiveFormat, timeoutS: number, output = '/dev/null'): Promise<ArchiveRun> {
+  const url = `http://${HOST}:${server.port}/api/archive?path=${encodeURIComponent(folder.dir)}&format=${encodeURIComponent(format)}`;
+  const write = '%{http_code}|%{size_download}|%{time_starttransfer}|%{time_total}|%header{x-archive-entries}|%header{x-archive-skipped}\\n';
+  const args = ['-sS', '-o', output, '--max-time', String(timeoutS), '-w', write];
+  for (const [key, value] of Object.entries(server.headers)) args.push('-H', `${key}: ${value}`);
+  args.push(url);
+  const [command, full] = onClient('curl', args);
+  const result = await run(command, full, (timeoutS + 10) * 1000);
+  const [status, bytes, firstByte, total, entries, skipped] = result.stdout.trim().split('|');
+  const count = (text: string | undefined) => (text === undefined || text === '' ? null : Number(text));
+  return { status: Number(status ?? 0), bytes: Number(bytes ?? 0), firstByteS: Number(firstByte ?? 0), seconds: Number(total ?? 0), entries: count(entries), skipped: count(skipped) };
+}
+
+const VERIFY_ARCHIVE = `
+import sys, tarfile, zipfile
+path, kind, full = sys.argv[1], sys.argv[2], sys.argv[3] == "full"
+if kind == "zip":
+    with zipfile.ZipFile(path) as z:
+        bad = z.testzip() if full else None
+        infos = [i for i in z.infolist() if not i.is_dir()]
+        print(len(z.infolist()), len(infos), sum(i.file_size for i in infos), bad or "")
+else:
+    with tarfile.open(path, "r:gz") as t:
+        members = t.getmembers()
+        files = [m for m in members if m.isfile()]
+        if full:
+            for m in files: t.extractfile(m).read()
+        print(len(members), len(files), sum(m.size for m in files), "")
+`;
+
+/**
+ * Checks one archive with Python's zipfile or tarfile: the entries, the files
+ * and their sizes (and, when `full`, every file's bytes: CRCs for a ZIP).
+ * Returns a refusal, or null when the archive holds the folder.
+ */
+async function verifyArchive(file: string, folder: ArchiveFolder, format: ArchiveFormat, full: boolean): Promise<string | null> {
+  if (!has('python3')) return null;
+  const result = await run(...onClient('python3', ['-c', VERIFY_ARCHIVE, file, format, full ? 'full' : 'list']), 120_000);
+  if (result.code !== 0) return `python3 ${format === 'zip' ? 'zipfile' : 'tarfile'} could not read it: ${result.stderr.trim().split('\n').at(-1)}`;
+  const [entries, files, bytes, bad] = result.stdout.trim().split(' ');
+  if (bad) return `bad CRC in ${bad}`;
+  if (Number(files) !== folder.files || Number(bytes) !== folder.files * folder.size) return `holds ${files} files of ${bytes} bytes, not ${folder.files} of ${folder.files * folder.size}`;
+  if (Number(entries) !== folder.files + 1) return `holds ${entries} entries, not ${folder.files + 1}`;
+  return null;
+}
+
+/** /dev/shm when it has room for `bytes`, else the run's temp folder. */
+function scratchDir(bytes: number): string {
+  try {
+    const fs = statfsSync('/dev/shm');
+    if (fs.bavail * fs.bsize > bytes) return '/dev/shm';
+  } catch {
+    /* no /dev/shm */
+  }
+  return TMP;
+}
+
+/** How much the RSS grew during a transfer: the highest sample of its last quarter minus that of its first. */
+function rssGrowthKiB(trace: Array<[number, number]>): number | null {
+  if (trace.length < 8) return null;
+  const end = trace.at(-1)![0];
+  const first = trace.filter(([t]) => t <= end / 4).map(([, kib]) => kib);
+  const last = trace.filter(([t]) => t >= (end * 3) / 4).map(([, kib]) => kib);
+  if (first.length === 0 || last.length === 0) return null;
+  return Math.max(...last) - Math.max(...first);
+}
+
+/**
+ * Archives of one folder from a fresh filegate: a first archive saved and
+ * opened with Python (its check, and the warm-up), then `runs` archives to
+ * /dev/null: time to first byte, MB/s of archive bytes, total time, the peak
+ * RSS, what each adds to the RSS sampled just before it, and whether the RSS
+ * climbs during the transfer (it must stay flat, whatever the folder's size).
+ */
+async function archiveScenario(id: string, folder: ArchiveFolder, format: ArchiveFormat, runs: number): Promise<void> {
+  const what = `${folder.files.toLocaleString('en-US')} files of ${formatBytes(folder.size)}`;
+  const title = `${format === 'zip' ? 'ZIP' : 'tar.gz'} of ${folder.files * folder.size >= GiB ? `${formatBytes(folder.files * folder.size)} (${what})` : what} (filegate; no peer serves archives)`;
+  const scenario: Scenario = { id, title, unit: 'MB/s', rows: [] };
+  scenarios.push(scenario);
+  if (!SERVERS.includes('filegate')) return;
+  const label = `${id}. ${format} of ${folder.dir}, filegate`;
+  process.stdout.write(`  ${id}. ${format === 'zip' ? 'ZIP' : 'tar.gz'}, ${runs} run${runs > 1 ? 's' : ''} ... `);
+  await checkBackground(label);
+  const server = await startServer('filegate');
+  const sampler = new RssSampler(server.pid, true);
+  const idle = sampler.sample();
+  const row: Row = { server: 'filegate', value: null, p99ms: null, peakRssMiB: null, idleRssMiB: mib(idle), filegateRatio: null };
+  const logBefore = logLines(server).length;
+  const dataBytes = folder.files * folder.size;
+  const timeoutS = 120;
+  try {
+    // The check, which is also the warm-up: one archive saved and opened with Python,
+    // in memory (/dev/shm) when there is room, so no disk writeback follows the runs.
+    const saved = path.join(scratchDir(dataBytes * 1.5), `filegate-bench-${process.pid}-check.${format}`);
+    scratchFiles.add(saved);
+    const check = await fetchArchive(server, folder, format, timeoutS, saved);
+    let refusal: string | null = null;
+    if (check.status !== 200) refusal = `answered ${check.status}: ${readFileSync(saved, 'utf8').slice(0, 200)}`;
+    else if (check.entries !== folder.files + 1) refusal = `X-Archive-Entries ${check.entries}, not ${folder.files + 1}`;
+    else refusal = await verifyArchive(saved, folder, format, dataBytes < GiB);
+    rmSync(saved, { force: true });
+    scratchFiles.delete(saved);
+    if (refusal !== null) {
+      row.note = refusal;
+      observations.push(`${label}: ${refusal}`);
+      process.stdout.write(`${refusal}: not measured\n`);
+      return;
+    }
+    await sleep(300);
+    await checkBackground(label);
+    const measured: Array<ArchiveRun & { beforeKiB: number; peakKiB: number; growthKiB: number | null; trace: Array<[number, number]>; serverPct: number | null; cpu1Pct: number }> = [];
+    for (let i = 0; i < runs; i++) {
+      // A run that shared CPU 0 with other work is taken again (twice at most).
+      for (let attempt = 1; ; attempt++) {
+        const before = sampler.sample() ?? 0;
+        sampler.start();
+        const cpu = new CpuWindow(server.pid);
+        const result = await fetchArchive(server, folder, format, timeoutS);
+        const usage = cpu.end();
+        sampler.stop();
+        if (attempt < 3 && noteContention('', usage, false)) {
+          const discarded = `${fmt(result.bytes / result.seconds / 1e6)} MB/s with processes using ${usage.cpu0TaskPct}% of CPU 0, the server ${usage.serverPct}%`;
+          backgroundWarnings.push(`${label}, run ${i + 1}: attempt ${attempt} discarded (${discarded}), measured again`);
+          process.stdout.write(`[CPU 0 shared with other work: ${discarded}; measuring again] `);
+          await checkBackground(`${label}, run ${i + 1}, attempt ${attempt + 1}`);
+          continue;
+        }
+        noteContention(`${label}, run ${i + 1}`, usage);
+        const trace = sampler.trace;
+        measured.push({ ...result, beforeKiB: before, peakKiB: sampler.peak, growthKiB: rssGrowthKiB(trace), trace, serverPct: usage.serverPct, cpu1Pct: usage.cpu1Pct });
+        break;
+      }
+      await sleep(200);
+    }
+    const bad = measured.filter((r) => r.status !== 200 || r.entries !== folder.files + 1 || r.bytes < dataBytes);
+    const speeds = measured.map((r) => r.bytes / r.seconds / 1e6);
+    const mid = measured[speeds.indexOf(median(speeds))]!;
+    row.value = median(speeds);
+    row.peakRssMiB = mib(Math.max(...measured.map((r) => r.peakKiB)));
+    row.cpu = `${mid.serverPct}% / ${mid.cpu1Pct}%`;
+    const added = measured.map((r) => mib(r.peakKiB - r.beforeKiB));
+    const growth = measured.map((r) => mib(r.growthKiB));
+    row.extra = {
+      runs,
+      format,
+      archiveBytes: mid.bytes,
+      dataBytes,
+      entries: mid.entries,
+      skipped: mid.skipped,
+      firstByteMs: measured.map((r) => Math.round(r.firstByteS * 1000)),
+      totalSeconds: measured.map((r) => r.seconds),
+      runsMBps: speeds.map((s) => Math.round(s)),
+      entriesPerSecond: measured.map((r) => Math.round((folder.files + 1) / r.seconds)),
+      rssBeforeMiB: measured.map((r) => mib(r.beforeKiB)),
+      rssAddedMiB: added,
+      rssGrowthMiB: growth,
+      serverCpuPct: measured.map((r) => r.serverPct),
+      cpu1BusyPct: measured.map((r) => r.cpu1Pct),
+      /** Each run's RSS every 50 ms, as [ms since the run began, MiB]. */
+      rssTraceMiB: measured.map((r) => r.trace.map(([ms, kib]) => [ms, mib(kib)])),
+    };
+    const notes = [
+      `1st byte ${fmtMs(median(measured.map((r) => r.firstByteS * 1000)))}`,
+      `${median(measured.map((r) => r.seconds)).toFixed(2)} s`,
+      `${formatBytes(mid.bytes)}`,
+      `idle ${row.idleRssMiB} MiB`,
+      `adds ${Math.max(...(added as number[]))} MiB`,
+    ];
+    if (runs > 1) notes.push(`median of ${runs}`);
+    const flagged = clientBound({ serverPct: mid.serverPct, cpu1Pct: mid.cpu1Pct });
+    if (flagged) notes.push(flagged);
+    if (bad.length > 0) notes.push(`${bad.length} of ${runs} archives incomplete or not 200`);
+    row.note = notes.join('; ');
+    process.stdout.write(
+      `${fmt(row.value)} MB/s (runs ${speeds.map((s) => fmt(s)).join(', ')}), first byte ${measured.map((r) => fmtMs(r.firstByteS * 1000)).join('/')}, ` +
+        `${measured.map((r) => r.seconds.toFixed(2)).join('/')} s, ${formatBytes(mid.bytes)}; RSS idle ${row.idleRssMiB} MiB, peak ${row.peakRssMiB} MiB, ` +
+        `adds ${added.join('/')} MiB, grows ${growth.join('/')} MiB during the transfer\n`,
+    );
+  } finally {
+    sampler.stop();
+    const died = await stopServer(server);
+    if (died) {
+      row.note = [row.note, died].filter(Boolean).join('; ');
+      observations.push(`${label}: ${died}\n${tail(server.logFile)}`);
+    }
+    noteProblems(title, server, row, logBefore);
+    scenario.rows.push(row);
+  }
+}
+
 // ---------------------------------------------------------------- report
 
 function fmt(value: number | null | undefined): string {
@@ -990,6 +1260,25 @@ function goals(): Goal[] {
       pass: many.peakRssMiB < 250 && complete === 100,
     });
   } else out.push({ goal: '100 concurrent 100 MB downloads: RSS < 250 MiB', measured: many?.note ?? 'not run', pass: null });
+  // Issue 4 asks that an archive's memory stay flat: taken here as an RSS that does
+  // not climb during the transfer (its last quarter's highest sample at most 10 MiB
+  // above its first quarter's), whatever the size of the folder or its number of entries.
+  for (const [id, what] of [
+    ['8', '2 GB ZIP'],
+    ['7a', '10,000-file ZIP'],
+    ['7b', '10,000-file tar.gz'],
+  ] as const) {
+    const goal = `${what}: RSS flat, climbs ≤ 10 MiB in a run (issue 4)`;
+    const row = get(id, 'filegate');
+    const added = (row?.extra?.rssAddedMiB as number[] | undefined) ?? [];
+    const growth = ((row?.extra?.rssGrowthMiB as Array<number | null> | undefined) ?? []).filter((g): g is number => g !== null);
+    if (growth.length === 0) {
+      out.push({ goal, measured: row?.note ?? 'not run', pass: null });
+      continue;
+    }
+    const worst = Math.max(...growth);
+    out.push({ goal, measured: `climbs ${worst} MiB (runs: ${growth.join(', ')}); adds ${added.join(', ')} MiB over the RSS before it`, pass: worst <= 10 });
+  }
   return out;
 }
 
@@ -1090,8 +1379,10 @@ async function main(): Promise<void> {
   for (const old of readdirSync(BENCH_DIR)) if (old.startsWith('run-')) rmSync(path.join(BENCH_DIR, old), { recursive: true, force: true });
   TMP = mkdtempSync(path.join(BENCH_DIR, 'run-'));
   writeFileSync(path.join(TMP, 'report.lua'), WRK_SCRIPT);
-  writeFileSync(path.join(TMP, 'filegate.json'), JSON.stringify({ layers: { OsFs: { maxFileSize: '2GB' } }, log: { level: 'warn' } }, null, 2));
-  TOKEN = await new SignJWT({ scope: 'files:read' })
+  // archive.maxEntries: the 10,000-file folder is 10,001 entries with the folder itself.
+  const config = { layers: { OsFs: { maxFileSize: '2GB' } }, archive: { maxEntries: 20_000, maxBytes: '10GB' }, log: { level: 'warn' } };
+  writeFileSync(path.join(TMP, 'filegate.json'), JSON.stringify(config, null, 2));
+  TOKEN = await new SignJWT({ scope: 'files:read files:archive' })
     .setProtectedHeader({ alg: 'HS256' })
     .setSubject('bench')
     .setIssuedAt()
@@ -1128,13 +1419,31 @@ async function main(): Promise<void> {
     process.stdout.write('\n6. 100 concurrent downloads of 100 MB from filegate (curl)\n');
     await concurrentScenario();
   }
+  if (want(7) || want(8)) {
+    if (!SERVERS.includes('filegate')) process.stdout.write('\n7, 8. archives: filegate only, not among --servers: skipped\n');
+    else await ensureArchiveFixtures();
+  }
+  if (want(7)) {
+    const { files, size } = ARCHIVE_FOLDERS.small;
+    process.stdout.write(`\n7. archives of a folder of ${files.toLocaleString('en-US')} files of ${formatBytes(size)} from filegate (curl)\n`);
+    await archiveScenario('7a', ARCHIVE_FOLDERS.small, 'zip', 3);
+    await archiveScenario('7b', ARCHIVE_FOLDERS.small, 'tar.gz', 1);
+  }
+  if (want(8)) {
+    const { files, size } = ARCHIVE_FOLDERS.big;
+    process.stdout.write(`\n8. ZIP of a folder of ${formatBytes(files * size)} (${files} files of ${formatBytes(size)}) from filegate (curl)\n`);
+    await archiveScenario('8', ARCHIVE_FOLDERS.big, 'zip', 3);
+  }
 
   const seconds = Math.round((Date.now() - started) / 1000);
   const text = report();
   process.stdout.write(`\n${text}`);
   process.stdout.write(
     '\nreq/s and MB/s (1 MB = 10^6 bytes) from the load generator (curl for the 1 GB and 100-download rows); p99 is its latency percentile;\n' +
-      'peak RSS is VmRSS sampled every 50 ms (MiB, nginx: master + worker); CPU srv/cli = the server process\'s CPU use and how busy CPU 1 (client) was, in %.\n',
+      'peak RSS is VmRSS sampled every 50 ms (MiB, nginx: master + worker); CPU srv/cli = the server process\'s CPU use and how busy CPU 1 (client) was, in %.\n' +
+      'Archives (7, 8; filegate only, no peer serves archives): MB/s of archive bytes over curl\'s total time; "1st byte" is curl\'s time_starttransfer (the walk\n' +
+      'of the folder comes before it); "idle" the RSS after start; "adds" the most a run added to the RSS sampled just before it; "climbs" (goals) the highest\n' +
+      'RSS sampled in a run\'s last quarter minus the highest in its first.\n',
   );
   if (backgroundWarnings.length > 0) process.stdout.write(`\nbackground load:\n${backgroundWarnings.map((w) => `- ${w}`).join('\n')}\n`);
   if (observations.length > 0) process.stdout.write(`\nobserved:\n${observations.map((o) => `- ${o}`).join('\n')}\n`);
