@@ -73,7 +73,7 @@ export async function createApp(config: Config, { logger }: AppDependencies): Pr
   const router = new Router();
   router.get('/healthz', healthz);
   router.get('/readyz', createReadyz(layers, () => draining));
-  router.get('/api/download', authenticate, createDownloadRoute(layers, config));
+  router.get('/api/download', authenticate, createDownloadRoute(layers, transferOptions));
   const archive = createArchiveRoute(layers, config, logger);
   router.get('/api/archive', authenticate, archive);
   router.post('/api/archive', authenticate, archive);

@@ -3,7 +3,8 @@
 import type { Writable } from 'node:stream';
 import type { BodyPiece } from './layer.js';
 
-function bodyLength(pieces: readonly BodyPiece[]): number {
+/** The bytes to read from the file: the ranges of `pieces`, not the literal parts. */
+function rangeBytes(pieces: readonly BodyPiece[]): number {
   return pieces.reduce((sum, piece) => sum + (Buffer.isBuffer(piece) ? 0 : piece.end - piece.start + 1), 0);
 }
 
@@ -106,7 +107,7 @@ export async function pumpPieces(
   pool: BufferPool,
   onWrite: (bytes: number) => void = () => {},
 ): Promise<number> {
-  let remaining = bodyLength(pieces);
+  let remaining = rangeBytes(pieces);
   const buffers = pool.acquire(remaining);
   let written = 0;
   let inFlight: Promise<void> = Promise.resolve();

@@ -39,8 +39,6 @@ export class OsLayer implements Layer {
   readonly name: string;
   readonly policy: FilePolicy;
   private readonly root: string;
-  private readonly hidden: LayerConfig['hidden'];
-  private readonly symlinks: LayerConfig['symlinks'];
   private readonly pathPolicy: ResolvedPolicy;
   private readonly readSize: number;
   private readonly pool: BufferPool;
@@ -51,8 +49,6 @@ export class OsLayer implements Layer {
   constructor(name: string, config: LayerConfig, options: { readSize: number; pool: BufferPool }) {
     this.name = name;
     this.root = config.root;
-    this.hidden = config.hidden;
-    this.symlinks = config.symlinks;
     this.pathPolicy = { hidden: config.hidden, symlinks: config.symlinks };
     this.readSize = options.readSize;
     this.pool = options.pool;
@@ -87,7 +83,7 @@ export class OsLayer implements Layer {
   async open(target: LayerPath): Promise<OpenFile> {
     const rootReal = await this.requireRoot();
     checkNoDotSegments(target);
-    checkHidden(target.segments, this.hidden, target.text);
+    checkHidden(target.segments, this.pathPolicy.hidden, target.text);
     const lexical = path.join(rootReal, ...target.segments);
     const fd = await this.openDescriptor(lexical, target);
     try {
@@ -139,7 +135,7 @@ export class OsLayer implements Layer {
     } catch (error) {
       if (errnoOf(error) !== 'ELOOP') return this.explainOpenFailure(error, lexical, target);
     }
-    if (this.symlinks === 'deny') fail('PATH_NOT_ALLOWED', `${quotePath(target.text)} is a symlink, and this layer follows no symlinks`);
+    if (this.pathPolicy.symlinks === 'deny') fail('PATH_NOT_ALLOWED', `${quotePath(target.text)} is a symlink, and this layer follows no symlinks`);
     try {
       return await this.io.open(lexical, OPEN_FOLLOW);
     } catch (error) {

@@ -4,14 +4,13 @@ import type { Middleware } from 'koa';
 import { z } from 'zod';
 import { principalOf } from '../auth/authenticate.js';
 import { authorize, checkPathAllowed } from '../auth/principal.js';
-import type { Config } from '../config/schema.js';
 import { checkFilePolicy } from '../files/file-policy.js';
 import { mediaTypeOf } from '../files/file-types.js';
 import { parseQueryWith, readQuery } from '../http/query.js';
 import { resolveLayer, type Layers } from '../layers/create-layers.js';
 import { parseLayerPath } from '../paths/layer-path.js';
-import { planTransfer } from '../transfer/plan-transfer.js';
-import { newBoundary, sendTransfer, toTransferRequest } from '../transfer/send-transfer.js';
+import { planTransfer, type TransferOptions } from '../transfer/plan-transfer.js';
+import { sendTransfer, toTransferRequest } from '../transfer/send-transfer.js';
 
 export const downloadQuerySchema = z.object({
   filepath: z.string(),
@@ -20,8 +19,7 @@ export const downloadQuerySchema = z.object({
 });
 
 /** The download handler: authenticate (done before), parse, authorize, open, check, plan, send. */
-export function createDownloadRoute(layers: Layers, config: Config): Middleware {
-  const options = { cacheControl: config.transfer.cacheControl, maxRanges: config.transfer.maxRanges, newBoundary };
+export function createDownloadRoute(layers: Layers, options: TransferOptions): Middleware {
   return async (ctx) => {
     const principal = principalOf(ctx);
     const input = parseQueryWith(readQuery(ctx), downloadQuerySchema);

@@ -74,7 +74,7 @@ export function createPackageStatusRoute(packages: PackageService): Middleware {
 }
 
 /** GET|HEAD /api/packages/:id/download: 409 NOT_READY until ready, then the archive as a file (Range, ETag). */
-export function createPackageDownloadRoute(packages: PackageService, store: Layer, options: Omit<TransferOptions, 'maxRanges'> & { maxRanges: number }): Middleware {
+export function createPackageDownloadRoute(packages: PackageService, store: Layer, options: TransferOptions): Middleware {
   return async (ctx) => {
     const manifest = await findOwn(ctx, packages);
     if (manifest.status === 'expired') fail('NOT_FOUND', `package ${manifest.id} has expired`);

@@ -6,7 +6,7 @@ import type { BodyPiece, ByteRange, FileStat } from '../layers/layer.js';
 import { toContentDisposition, type DispositionType } from './content-disposition.js';
 import { evaluatePreconditions, isRangeFresh, type ConditionalHeaders } from './preconditions.js';
 import { decideRange } from './range.js';
-import { toValidators } from './validators.js';
+import { toLastModified, toValidators } from './validators.js';
 
 /** What the request asks of the transfer: method, disposition, Range and the conditional headers. */
 export interface TransferRequest extends ConditionalHeaders {
@@ -60,7 +60,7 @@ export function planTransfer(request: TransferRequest, file: TransferFile, optio
   const validators = toValidators(file.stat);
   const cacheHeaders = {
     ETag: validators.etag,
-    'Last-Modified': new Date(validators.lastModifiedSeconds * 1000).toUTCString(),
+    'Last-Modified': toLastModified(file.stat),
     'Cache-Control': options.cacheControl,
   };
 
