@@ -1,8 +1,8 @@
 // Streams an archive of a walked selection as it is built: one open file at a time, never the whole in memory or on disk.
 
-import { pipeline, Transform, type TransformCallback, type Writable } from 'node:stream';
+import { pipeline, type Readable, type Writable } from 'node:stream';
 import type { Context } from 'koa';
-import { TarArchive, ZipArchive } from 'archiver';
+import { TarArchive } from 'archiver';
 import { checkPathAllowed, type Principal } from '../auth/principal.js';
 import { isFilegateError } from '../errors.js';
 import { checkFilePolicy } from '../files/file-policy.js';
@@ -11,6 +11,7 @@ import type { Logger } from '../logger.js';
 import { toContentDisposition } from '../transfer/content-disposition.js';
 import { SMALL_BODY_BYTES, type TransferRecord } from '../transfer/send-transfer.js';
 import type { ArchiveEntry, ArchiveSelection } from './archive-walk.js';
+import { ZipWriter } from './zip-writer.js';
 
 export type ArchiveFormat = 'zip' | 'tar.gz';
 
@@ -25,42 +26,52 @@ export interface ArchiveOptions {
 
 const CONTENT_TYPES: Record<ArchiveFormat, string> = { zip: 'application/zip', 'tar.gz': 'application/gzip' };
 
-// archiver emits a ZIP's headers and central directory in pieces of a few
-// dozen bytes: about 100,000 of them for 10,000 entries, each a separate
-// write holding memory until it is flushed (80 MB measured). Gathered into
-// 64 KB writes, they cost no more than file data.
-const COALESCE_BYTES = 64 * 1024;
+/** What the entry loop asks of an archive format; each call resolves once its entry is handed on. */
+interface ArchiveWriter {
+  readonly output: Readable;
+  addDirectory(name: string, mtime: Date): Promise<void>;
+  addBuffer(name: string, data: Buffer, mtime: Date): Promise<void>;
+  /** Rejects with the source's error (a file that shrank). */
+  addStream(name: string, source: Readable, size: number, mtime: Date): Promise<void>;
+  finish(): Promise<void>;
+}
 
-/** Gathers small chunks into writes of about `size` bytes; large chunks pass as they are. */
-class Coalesce extends Transform {
-  private pending: Buffer[] = [];
-  private pendingBytes = 0;
+/** A gzipped tar through archiver, one entry at a time. */
+class TarWriter implements ArchiveWriter {
+  readonly output: TarArchive;
 
-  constructor(private readonly size: number) {
-    super();
+  constructor(gzipLevel: number) {
+    this.output = new TarArchive({ gzip: true, gzipOptions: { level: gzipLevel } });
   }
 
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    if (chunk.length >= this.size && this.pendingBytes === 0) {
-      callback(null, chunk);
-      return;
-    }
-    this.pending.push(chunk);
-    this.pendingBytes += chunk.length;
-    if (this.pendingBytes >= this.size) this.push(this.drain());
-    callback();
+  addDirectory(name: string, date: Date): Promise<void> {
+    return this.append(Buffer.alloc(0), { name, type: 'directory', date, mode: 0o755 });
   }
 
-  override _flush(callback: TransformCallback): void {
-    callback(null, this.pendingBytes > 0 ? this.drain() : undefined);
+  addBuffer(name: string, data: Buffer, date: Date): Promise<void> {
+    return this.append(data, { name, date, mode: 0o644 });
   }
 
-  private drain(): Buffer {
-    const joined = Buffer.concat(this.pending, this.pendingBytes);
-    this.pending = [];
-    this.pendingBytes = 0;
-    return joined;
+  addStream(name: string, source: Readable, _size: number, date: Date): Promise<void> {
+    // archiver reads through a PassThrough of its own and never hears of the
+    // source's errors: a read that fails must fail the entry, and not go unhandled.
+    const failed = new Promise<never>((_resolve, reject) => source.once('error', reject));
+    return Promise.race([this.append(source, { name, date, mode: 0o644 }), failed]);
   }
+
+  async finish(): Promise<void> {
+    await this.output.finalize();
+  }
+
+  private append(source: Buffer | Readable, data: { name: string; date: Date; mode: number; type?: 'directory' }): Promise<void> {
+    const written = new Promise<void>((resolve) => this.output.once('entry', () => resolve()));
+    this.output.append(source, data);
+    return written;
+  }
+}
+
+function createArchiveWriter(options: ArchiveOptions): ArchiveWriter {
+  return options.format === 'zip' ? new ZipWriter({ deflate: options.zipCompression === 'deflate', level: 6 }) : new TarWriter(options.gzipLevel);
 }
 
 /** What became of an archive once written. */
@@ -92,12 +103,9 @@ export async function writeArchive(
   options: ArchiveOptions,
   onData: (bytes: number) => void = () => {},
 ): Promise<ArchiveOutcome> {
-  const archive =
-    options.format === 'zip'
-      ? new ZipArchive({ store: options.zipCompression === 'store', zlib: { level: 6 } })
-      : new TarArchive({ gzip: true, gzipOptions: { level: options.gzipLevel } });
+  const writer = createArchiveWriter(options);
   let bytes = 0;
-  archive.on('data', (chunk: Buffer) => {
+  writer.output.on('data', (chunk: Buffer) => {
     bytes += chunk.length;
     onData(chunk.length);
   });
@@ -112,27 +120,34 @@ export async function writeArchive(
   };
   out.once('close', halt);
   const piped = new Promise<Error | null>((resolve) => {
-    // gzip already writes in 16 KB chunks; a ZIP's headers come in crumbs.
-    const streams = options.format === 'zip' ? [archive, new Coalesce(COALESCE_BYTES), out] : [archive, out];
-    pipeline(streams, (error) => {
+    pipeline(writer.output, out, (error) => {
       halt();
       resolve(error ?? null);
     });
   });
 
   let leftOut = 0;
-  for (const entry of selection.entries) {
-    if (stopped) break;
-    const cut = (error: Error) => {
-      archive.destroy(error);
-      out.destroy(error);
-    };
-    if (!(await appendEntry(archive, layer, principal, entry, stop, cut))) leftOut += 1;
+  try {
+    for (const entry of selection.entries) {
+      if (stopped) break;
+      if (!(await appendEntry(writer, layer, principal, entry, stop))) leftOut += 1;
+    }
+    if (!stopped) await untilStopped(writer.finish(), stop);
+  } catch (error) {
+    // A read that failed mid-entry: cut the output (no more entries, no
+    // central directory), so the reader sees a truncated archive.
+    writer.output.destroy(error as Error);
+    out.destroy(error as Error);
   }
-  if (stopped) archive.abort();
-  else await archive.finalize();
+  if (stopped) writer.output.destroy();
   const error = await piped;
   return { entries: selection.entries.length - leftOut, leftOut, bytes, completed: error === null };
+}
+
+/** Waits for `work`, or only until `stop` (the output closed); a failure after the stop has no one left to tell. */
+async function untilStopped(work: Promise<void>, stop: Promise<void>): Promise<void> {
+  work.catch(() => {});
+  await Promise.race([work, stop]);
 }
 
 /** Sends the archive as the response: headers at once (the walk is done), then the stream. */
@@ -168,20 +183,11 @@ export async function sendArchive(ctx: Context, layer: Layer, principal: Princip
   );
 }
 
-/** Appends one entry and waits until archiver has written it (or the client left); false when it was left out. */
-async function appendEntry(
-  archive: ZipArchive | TarArchive,
-  layer: Layer,
-  principal: Principal,
-  entry: ArchiveEntry,
-  stop: Promise<void>,
-  cut: (error: Error) => void,
-): Promise<boolean> {
+/** Appends one entry and waits until it is handed on (or the output closed); false when it was left out. */
+async function appendEntry(writer: ArchiveWriter, layer: Layer, principal: Principal, entry: ArchiveEntry, stop: Promise<void>): Promise<boolean> {
   const date = new Date(entry.mtimeMs);
-  const written = new Promise<void>((resolve) => archive.once('entry', () => resolve()));
   if (entry.kind === 'directory') {
-    archive.append(Buffer.alloc(0), { name: entry.name, type: 'directory', date, mode: 0o755 });
-    await Promise.race([written, stop]);
+    await untilStopped(writer.addDirectory(entry.name, date), stop);
     return true;
   }
   let file;
@@ -196,30 +202,24 @@ async function appendEntry(
   }
   const { size } = file.stat;
   if (size <= SMALL_BODY_BYTES) {
-    // A small file is read whole: no stream and no PassThrough per entry, which
-    // for 10,000 small files is most of the garbage an archive leaves.
+    // A small file is read whole: no stream per entry, which for 10,000
+    // small files is most of the garbage an archive would leave.
     let data: Buffer;
     try {
       data = size === 0 ? Buffer.alloc(0) : await file.read([{ start: 0, end: size - 1 }]);
-    } catch (error) {
-      cut(error as Error);
-      return true;
     } finally {
       file.close();
     }
-    archive.append(data, { name: entry.name, date, mode: 0o644 });
-    await Promise.race([written, stop]);
+    await untilStopped(writer.addBuffer(entry.name, data, date), stop);
     return true;
   }
-  const stream = file.createReadStream(size === 0 ? [] : [{ start: 0, end: size - 1 }]);
+  const stream = file.createReadStream([{ start: 0, end: size - 1 }]);
   const opened = file;
   stream.once('close', () => opened.close());
-  // archiver reads through a PassThrough of its own and never hears of this
-  // stream's errors: a read that fails (the file shrank) must cut the output
-  // at once (no final chunk, no central directory), and must not go unhandled.
-  stream.once('error', cut);
-  archive.append(stream, { name: entry.name, date, mode: 0o644 });
-  await Promise.race([written, stop]);
-  if (!stream.destroyed && !stream.readableEnded) stream.destroy();
+  try {
+    await untilStopped(writer.addStream(entry.name, stream, size, date), stop);
+  } finally {
+    if (!stream.destroyed && !stream.readableEnded) stream.destroy();
+  }
   return true;
 }
