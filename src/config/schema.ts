@@ -61,6 +61,9 @@ const layerSchema = z
 const layerName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'a layer name is 1-64 letters, digits, "_", "-" or "."');
 
 const nullableString = z.string().min(1).nullable().default(null);
+const keyId = z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'a key id is 1-32 letters, digits, "_" or "-"');
+// A browser origin as the Origin header sends it: scheme, host and optional port, nothing more.
+const origin = z.string().regex(/^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?$/, 'an origin is "https://host" or "https://host:port", with no path or trailing slash');
 const stringOrList = z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]);
 
 export const configSchema = z
@@ -73,6 +76,8 @@ export const configSchema = z
         headersTimeout: duration.default(20_000),
         requestTimeout: duration.default(60_000),
         keepAliveTimeout: duration.default(5_000),
+        idleTimeout: duration.default(60_000),
+        trustProxy: z.boolean().default(false),
       })
       .prefault({}),
     defaultLayer: layerName.default('OsFs'),
@@ -118,6 +123,40 @@ export const configSchema = z
         sweepInterval: duration.default(600_000),
       })
       .prefault({}),
+    signing: z
+      .strictObject({
+        keys: z.record(keyId, z.string().min(32, 'a signing key must be at least 32 characters')).default({}),
+        currentKey: keyId.nullable().default(null),
+        defaultTtl: duration.default(3_600_000),
+        maxTtl: duration.default(7 * 86_400_000),
+        boundToToken: z.boolean().default(true),
+        baseUrl: z.url({ protocol: /^https?$/ }).nullable().default(null),
+      })
+      .prefault({}),
+    limits: z
+      .strictObject({
+        concurrentPerSubject: z.number().int().min(0).default(8),
+        rate: z
+          .strictObject({
+            requests: z.number().int().min(0).default(0),
+            window: duration.default(60_000),
+          })
+          .prefault({}),
+      })
+      .prefault({}),
+    cors: z
+      .strictObject({
+        origins: z.array(z.union([z.literal('*'), origin])).default([]),
+        allowCredentials: z.boolean().default(false),
+        maxAge: duration.default(600_000),
+      })
+      .prefault({}),
+    metrics: z
+      .strictObject({
+        port: z.number().int().min(0).max(65535).nullable().default(null),
+        host: z.string().min(1).nullable().default(null),
+      })
+      .prefault({}),
     log: z
       .strictObject({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -153,6 +192,21 @@ export const configSchema = z
       }
       if (anyKey && algorithms.some((alg) => !alg.startsWith('HS')) && publicKeyFile === null && jwksFile === null) {
         ctx.addIssue({ code: 'custom', path: ['auth', 'algorithms'], message: 'RS*, PS*, ES* and EdDSA need auth.publicKeyFile or auth.jwksFile' });
+      }
+      const signing: Record<string, unknown> = isRecord(config.signing) ? config.signing : {};
+      const keys = isRecord(signing.keys) ? Object.keys(signing.keys) : [];
+      if (typeof signing.currentKey === 'string' && !keys.includes(signing.currentKey)) {
+        ctx.addIssue({ code: 'custom', path: ['signing', 'currentKey'], message: `"${signing.currentKey}" is not one of signing.keys (${keys.join(', ') || 'none'})` });
+      }
+      if (signing.currentKey === null && keys.length > 0) {
+        ctx.addIssue({ code: 'custom', path: ['signing', 'currentKey'], message: 'name the key that signs new URLs (one of signing.keys)' });
+      }
+      if (typeof signing.defaultTtl === 'number' && typeof signing.maxTtl === 'number' && signing.defaultTtl > signing.maxTtl) {
+        ctx.addIssue({ code: 'custom', path: ['signing', 'defaultTtl'], message: 'must not be longer than signing.maxTtl' });
+      }
+      const cors: Record<string, unknown> = isRecord(config.cors) ? config.cors : {};
+      if (cors.allowCredentials === true && Array.isArray(cors.origins) && cors.origins.includes('*')) {
+        ctx.addIssue({ code: 'custom', path: ['cors', 'allowCredentials'], message: 'credentials are never allowed for the wildcard origin "*"; list the origins' });
       }
     },
     { when: () => true },
