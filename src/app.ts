@@ -2,21 +2,28 @@
 
 import Router from '@koa/router';
 import Koa from 'koa';
-import { createAuthenticate } from './auth/authenticate.js';
+import { createAuthenticate, createAuthenticateOrSigned } from './auth/authenticate.js';
 import { createTokenVerifier } from './auth/verify-token.js';
 import type { Config } from './config/schema.js';
 import { fail } from './errors.js';
+import { createCors } from './http/cors.js';
+import { createConcurrencyLimit, createRateLimit } from './http/limits.js';
+import { createMetrics, type Metrics } from './http/metrics.js';
 import { createObserve } from './http/observe.js';
+import { createOpenApiDocument, createOpenApiRoute } from './http/openapi.js';
 import { createLayers, type Layers } from './layers/create-layers.js';
 import type { Logger } from './logger.js';
 import { OsLayer } from './layers/os-layer.js';
 import { PackageService } from './packages/package-service.js';
 import { PackageStore } from './packages/package-store.js';
 import { createArchiveRoute } from './routes/archive.js';
-import { createPackageDownloadRoute, createPackageRoute, createPackageStatusRoute } from './routes/packages.js';
+import { createPackageDownloadRoute, createPackageRoute, createPackageStatusRoute, type SignPackageUrl } from './routes/packages.js';
 import { newBoundary } from './transfer/send-transfer.js';
 import { createDownloadRoute } from './routes/download.js';
 import { createReadyz, healthz } from './routes/health.js';
+import { createMetricsRoute } from './routes/metrics.js';
+import { createSignRoute, type BaseUrlOf } from './routes/sign.js';
+import { signPackageDownload, UrlSigner } from './signing/url-signer.js';
 
 const CLIENT_ABORTS = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'ERR_STREAM_PREMATURE_CLOSE']);
 
@@ -28,6 +35,8 @@ export interface FilegateApp {
   readonly koa: Koa;
   readonly layers: Layers;
   readonly packages: PackageService;
+  /** The app's own registry and recorders; the separate listener of `metrics.port` serves them. */
+  readonly metrics: Metrics;
   /** Marks the service as draining: readiness turns 503 and responses close their connections. */
   startDraining(): void;
   /** Stops background work (package housekeeping); builds in flight finish on their own. */
@@ -43,8 +52,19 @@ export interface AppDependencies {
 export async function createApp(config: Config, { logger }: AppDependencies): Promise<FilegateApp> {
   const layers = await createLayers(config);
   const verify = await createTokenVerifier(config.auth);
-  const authenticate = createAuthenticate(verify, { allowQueryToken: config.auth.allowQueryToken });
+  const authOptions = { allowQueryToken: config.auth.allowQueryToken };
+  const authenticate = createAuthenticate(verify, authOptions);
+  const signer = new UrlSigner(config.signing);
+  // The two routes a signed URL may reach; every other route needs a token.
+  const authenticateDownload = createAuthenticateOrSigned(verify, authOptions, signer, 'files:read');
+  const authenticatePackageDownload = createAuthenticateOrSigned(verify, authOptions, signer, 'files:archive');
+  const baseUrl = config.signing.baseUrl?.replace(/\/$/, '') ?? null;
+  const baseUrlOf: BaseUrlOf = (ctx) => baseUrl ?? `${ctx.protocol}://${ctx.host}`;
+  // Limits count per subject, so they run after authentication; transfers also take a concurrency slot.
+  const limited = [createRateLimit(config.limits)].filter((middleware) => middleware !== null);
+  const transfer = [...limited, createConcurrencyLimit(config.limits)].filter((middleware) => middleware !== null);
   let draining = false;
+  const metrics = createMetrics();
 
   const packageStore = new PackageStore(config.packages.dir);
   const packages = new PackageService(
@@ -59,6 +79,7 @@ export async function createApp(config: Config, { logger }: AppDependencies): Pr
       archive: { zipCompression: config.archive.zipCompression, gzipLevel: config.archive.gzipLevel },
     },
     logger,
+    metrics,
   );
   await packages.start();
   // The built archives are served as files through the same transfer code: Range, ETag, HEAD.
@@ -73,22 +94,36 @@ export async function createApp(config: Config, { logger }: AppDependencies): Pr
   const router = new Router();
   router.get('/healthz', healthz);
   router.get('/readyz', createReadyz(layers, () => draining));
-  router.get('/api/download', authenticate, createDownloadRoute(layers, transferOptions));
+  // With a port of its own (served by the server), /metrics is not on the main port.
+  if (config.metrics.port === null) router.get('/metrics', createMetricsRoute(metrics));
+  router.get('/openapi.json', createOpenApiRoute(createOpenApiDocument(config)));
+  router.get('/api/download', authenticateDownload, ...transfer, createDownloadRoute(layers, transferOptions));
   const archive = createArchiveRoute(layers, config, logger);
-  router.get('/api/archive', authenticate, archive);
-  router.post('/api/archive', authenticate, archive);
-  router.post('/api/packages', authenticate, createPackageRoute(layers, packages));
-  router.get('/api/packages/:id', authenticate, createPackageStatusRoute(packages));
-  router.get('/api/packages/:id/download', authenticate, createPackageDownloadRoute(packages, packageFiles, transferOptions));
+  router.get('/api/archive', authenticate, ...transfer, archive);
+  router.post('/api/archive', authenticate, ...transfer, archive);
+  router.post('/api/packages', authenticate, ...limited, createPackageRoute(layers, packages));
+  // A ready package's signed URL lasts as a signed download would, and never past the package itself.
+  const signPackageUrl: SignPackageUrl = (ctx, manifest, principal) => {
+    if (manifest.status !== 'ready' || !signer.enabled) return undefined;
+    const expires = Math.min(signer.expiryFor(undefined, principal.expiresAt ?? null), Math.floor(Date.parse(manifest.expiresAt) / 1000));
+    return baseUrlOf(ctx) + signPackageDownload(signer, manifest.id, manifest.subject, expires);
+  };
+  router.get('/api/packages/:id', authenticate, ...limited, createPackageStatusRoute(packages, signPackageUrl));
+  router.get('/api/packages/:id/download', authenticatePackageDownload, ...transfer, createPackageDownloadRoute(packages, packageFiles, transferOptions));
+  router.post('/api/sign', authenticate, ...limited, createSignRoute(layers, signer, baseUrlOf));
 
   const koa = new Koa();
   koa.silent = true;
+  // Behind a proxy, X-Forwarded-Proto/Host/For give the origin of signed URLs and the address limits count.
+  koa.proxy = config.server.trustProxy;
   koa.on('error', (error: unknown) => {
     // A client that went away mid-response is routine; the access line records it as aborted.
     if (isClientAbort(error)) return;
     logger.error({ err: error }, 'response failed');
   });
-  koa.use(createObserve(logger));
+  koa.use(createObserve(logger, metrics));
+  const cors = createCors(config.cors);
+  if (cors !== null) koa.use(cors);
   koa.use(async (ctx, next) => {
     if (draining) ctx.set('Connection', 'close');
     await next();
@@ -105,6 +140,7 @@ export async function createApp(config: Config, { logger }: AppDependencies): Pr
     koa,
     layers,
     packages,
+    metrics,
     stop: () => packages.stop(),
     startDraining: () => {
       draining = true;

@@ -5,6 +5,7 @@ import type { Context } from 'koa';
 import { TarArchive } from 'archiver';
 import { checkPathAllowed, type Principal } from '../auth/principal.js';
 import { isFilegateError } from '../errors.js';
+import { metricsOf } from '../http/metrics.js';
 import { checkFilePolicy } from '../files/file-policy.js';
 import type { Layer } from '../layers/layer.js';
 import type { Logger } from '../logger.js';
@@ -118,19 +119,22 @@ export async function writeArchive(
     stopped = true;
     signalStop();
   };
-  out.once('close', halt);
   const piped = new Promise<Error | null>((resolve) => {
+    // Called as soon as `out` closes early too (a client that left): the loop stops at its next step.
     pipeline(writer.output, out, (error) => {
       halt();
       resolve(error ?? null);
     });
   });
 
+  let written = 0;
   let leftOut = 0;
   try {
     for (const entry of selection.entries) {
       if (stopped) break;
-      if (!(await appendEntry(writer, layer, principal, entry, stop))) leftOut += 1;
+      // Counted as they go: an archive cut short has not written the entries it never reached.
+      if (await appendEntry(writer, layer, principal, entry, stop)) written += 1;
+      else leftOut += 1;
     }
     if (!stopped) await untilStopped(writer.finish(), stop);
   } catch (error) {
@@ -141,7 +145,7 @@ export async function writeArchive(
   }
   if (stopped) writer.output.destroy();
   const error = await piped;
-  return { entries: selection.entries.length - leftOut, leftOut, bytes, completed: error === null };
+  return { entries: written, leftOut, bytes, completed: error === null };
 }
 
 /** Waits for `work`, or only until `stop` (the output closed); a failure after the stop has no one left to tell. */
@@ -177,8 +181,10 @@ export async function sendArchive(ctx: Context, layer: Layer, principal: Princip
     bytes += count;
   });
   if (!outcome.completed && !res.destroyed) res.destroy();
+  const skipped = selection.skipped + outcome.leftOut;
+  metricsOf(ctx)?.archiveSent(options.format, { written: outcome.entries, skipped, completed: outcome.completed });
   logger.info(
-    { reqId: (ctx.state as { requestId?: string }).requestId, entries: outcome.entries, skipped: selection.skipped + outcome.leftOut, completed: outcome.completed },
+    { reqId: (ctx.state as { requestId?: string }).requestId, entries: outcome.entries, skipped, completed: outcome.completed },
     'archive',
   );
 }

@@ -1,8 +1,11 @@
 // Finds the request's bearer token, verifies it, and puts the principal on the context.
 
 import type { Context, Middleware } from 'koa';
-import { isFilegateError } from '../errors.js';
+import type { Scope } from '../config/schema.js';
+import { fail, isFilegateError } from '../errors.js';
 import { readQuery, type Query } from '../http/query.js';
+import { parseLayerPath } from '../paths/layer-path.js';
+import { hasSignature, hasSignatureName, type SignedGrant, type UrlSigner } from '../signing/url-signer.js';
 import type { Principal } from './principal.js';
 import { unauthorized, type TokenVerifier } from './verify-token.js';
 
@@ -39,16 +42,53 @@ function findToken(ctx: Context, options: AuthenticateOptions): string {
   return fromQuery[0]!;
 }
 
-/** The `token` parameters, or none when the query cannot be parsed (the route reports that, after authentication). */
-function queryTokens(ctx: Context): readonly string[] {
-  let query: Query;
+/**
+ * Middleware for the routes a signed URL may reach: a request carrying a
+ * signature (`expires`, `kid` or `sig`) is judged by it alone, and becomes a
+ * principal holding `scope` for the one file (`filepath`, `fstype`) or the
+ * one owner (`sub`) the URL names; the signature already binds the method
+ * and path. Authorization then runs as for a token. Any other request needs
+ * a token, as with `createAuthenticate`.
+ */
+export function createAuthenticateOrSigned(verify: TokenVerifier, options: AuthenticateOptions, signer: UrlSigner, scope: Scope): Middleware {
+  const byToken = createAuthenticate(verify, options);
+  return async (ctx, next) => {
+    const query = readQueryOrNull(ctx);
+    if (query === null ? !hasSignatureName(ctx.querystring) : !hasSignature(query)) return byToken(ctx, next);
+    if (query === null) fail('FORBIDDEN', 'the signed URL is malformed: its query string is not valid percent-encoded UTF-8');
+    ctx.state.principal = toSignedPrincipal(signer.verify(ctx.method, ctx.path, query), scope);
+    await next();
+  };
+}
+
+/** The principal of a verified signed URL. */
+export function toSignedPrincipal(grant: SignedGrant, scope: Scope): Principal {
+  const first = (name: string) => grant.query.get(name)?.[0];
+  const filepath = first('filepath');
+  const fstype = first('fstype');
+  return {
+    subject: first('sub') ?? null,
+    scopes: new Set([scope]),
+    paths: filepath === undefined ? null : [parseLayerPath(filepath).segments],
+    fstypes: fstype === undefined ? null : [fstype],
+    expiresAt: grant.expires,
+    signed: true,
+  };
+}
+
+/** The query when it parses; null otherwise (the route reports a bad query, after authentication). */
+function readQueryOrNull(ctx: Context): Query | null {
   try {
-    query = readQuery(ctx);
+    return readQuery(ctx);
   } catch (error) {
-    if (isFilegateError(error)) return [];
+    if (isFilegateError(error)) return null;
     throw error;
   }
-  return query.get('token') ?? [];
+}
+
+/** The `token` parameters, or none when the query cannot be parsed (the route reports that, after authentication). */
+function queryTokens(ctx: Context): readonly string[] {
+  return readQueryOrNull(ctx)?.get('token') ?? [];
 }
 
 /** The principal authenticated for this request. */

@@ -12,6 +12,10 @@ export interface Principal {
   readonly paths: readonly (readonly string[])[] | null;
   /** Layer names the principal is limited to, or null for every layer. */
   readonly fstypes: readonly string[] | null;
+  /** When the credential stops being valid (the token's `exp`), in Unix seconds; null when it never does. */
+  readonly expiresAt?: number | null;
+  /** True for a signed URL's principal: it has no subject of its own, so limits count it by client address. */
+  readonly signed?: boolean;
 }
 
 export function isScope(value: string): value is Scope {

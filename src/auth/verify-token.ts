@@ -97,7 +97,7 @@ function toUnauthorized(error: unknown): FilegateError {
 
 /** Reads `sub`, `scope`, `paths` and `fstypes`; a malformed claim makes the whole token invalid. */
 function toPrincipal(payload: jose.JWTPayload, defaultScopes: ReadonlySet<Scope>): Principal {
-  const { sub, scope, paths, fstypes } = payload as Record<string, unknown>;
+  const { sub, scope, paths, fstypes, exp } = payload as Record<string, unknown>;
   if (sub !== undefined && typeof sub !== 'string') throw unauthorized('the token\'s "sub" claim must be a string');
   let scopes = defaultScopes;
   if (scope !== undefined) {
@@ -109,6 +109,7 @@ function toPrincipal(payload: jose.JWTPayload, defaultScopes: ReadonlySet<Scope>
     scopes,
     paths: paths === undefined ? null : parsePathsClaim(paths),
     fstypes: fstypes === undefined ? null : parseStringList(fstypes, 'fstypes'),
+    expiresAt: typeof exp === 'number' ? exp : null,
   };
 }
 

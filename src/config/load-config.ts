@@ -100,6 +100,14 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
     }
   }
 
+  // Outside production, signed URLs work out of the box with a kept development key.
+  const signing = isObject(merged.signing) ? merged.signing : {};
+  const signingKeys = isObject(signing.keys) ? Object.keys(signing.keys) : [];
+  if (signingKeys.length === 0 && nodeEnv !== 'production') {
+    merged = setIn(merged, ['signing', 'keys'], { dev: readDevKey(cwd, 'dev-signing-key') });
+    merged = setIn(merged, ['signing', 'currentKey'], 'dev');
+  }
+
   const result = configSchema.safeParse(merged);
   if (!result.success) problems.push(...formatIssues(result.error.issues));
   if (problems.length > 0 || !result.success) throw new ConfigError(problems);
@@ -130,7 +138,12 @@ function formatIssues(issues: z.core.$ZodIssue[]): string[] {
  * and a restarted server agree on it; it is made on first use.
  */
 export function readDevSecret(cwd: string): string {
-  const file = path.join(cwd, 'var', 'dev-jwt-secret');
+  return readDevKey(cwd, 'dev-jwt-secret');
+}
+
+/** A random key kept in `var/<name>`, made on first use, so restarts keep what it signed valid. */
+function readDevKey(cwd: string, name: string): string {
+  const file = path.join(cwd, 'var', name);
   if (existsSync(file)) {
     const secret = readFileSync(file, 'utf8').trim();
     if (secret.length >= 32) return secret;

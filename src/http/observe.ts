@@ -1,4 +1,4 @@
-// The outermost middleware: request ids, the one error renderer, and one access log line per request.
+// The outermost middleware: request ids, the one error renderer, and one access log line and one metrics record per request.
 
 import { randomUUID } from 'node:crypto';
 import type { Context, Middleware } from 'koa';
@@ -6,6 +6,7 @@ import { FilegateError, isFilegateError, type ErrorCode } from '../errors.js';
 import { escapeControl, redactUrl, type Logger } from '../logger.js';
 import type { Principal } from '../auth/principal.js';
 import type { TransferRecord } from '../transfer/send-transfer.js';
+import type { Metrics, ResponseFigures } from './metrics.js';
 
 // An incoming id is kept when it is short and plain; anything else is replaced.
 const REQUEST_ID = /^[A-Za-z0-9._:@\/+=-]{1,128}$/;
@@ -17,6 +18,8 @@ interface ObservedState {
   layer?: string;
   errorCode?: ErrorCode;
   transfer?: TransferRecord;
+  /** For handlers that report figures of their own (archives). */
+  metrics?: Metrics;
 }
 
 // Errors that Koa and its middleware raise with a bare status.
@@ -24,17 +27,20 @@ const STATUS_CODES: Record<number, ErrorCode> = { 400: 'BAD_REQUEST', 404: 'NOT_
 
 /**
  * Gives every response an `X-Request-Id`, renders every failure as
- * `{"error", "code"}` and logs one access line when the response closes,
- * including transfers that outlive the middleware chain.
+ * `{"error", "code"}`, and when the response closes, including transfers
+ * that outlive the middleware chain, logs one access line and records the
+ * same figures in `metrics`.
  */
-export function createObserve(logger: Logger): Middleware {
+export function createObserve(logger: Logger, metrics: Metrics): Middleware {
   return async (ctx, next) => {
     const started = process.hrtime.bigint();
     const incoming = ctx.get('x-request-id');
     const state = ctx.state as ObservedState;
     state.requestId = REQUEST_ID.test(incoming) ? incoming : randomUUID();
     ctx.set('X-Request-Id', state.requestId);
-    ctx.res.once('close', () => logAccess(logger, ctx, started));
+    state.metrics = metrics;
+    metrics.responseOpened(ctx);
+    ctx.res.once('close', () => recordResponse(logger, metrics, ctx, started));
     try {
       await next();
     } catch (error) {
@@ -53,7 +59,9 @@ export function renderError(ctx: Context, thrown: unknown, logger: Logger): void
     ctx.res.destroy();
     return;
   }
-  for (const name of ctx.res.getHeaderNames()) if (name !== 'x-request-id') ctx.res.removeHeader(name);
+  // The failed response's own headers go; those that belong to every response
+  // (its id, and CORS, so a browser page can read the error) stay.
+  for (const name of ctx.res.getHeaderNames()) if (!isKeptOnError(name)) ctx.res.removeHeader(name);
   ctx.respond = true;
   ctx.status = error.status;
   for (const [name, value] of Object.entries(error.headers)) {
@@ -77,27 +85,40 @@ function toFilegateError(thrown: unknown): FilegateError {
   return new FilegateError('INTERNAL', 'an internal error occurred; quote the X-Request-Id when reporting it', { cause: thrown });
 }
 
-function logAccess(logger: Logger, ctx: Context, started: bigint): void {
+function recordResponse(logger: Logger, metrics: Metrics, ctx: Context, started: bigint): void {
   const state = ctx.state as ObservedState;
   const { res } = ctx;
   const finished = res.writableFinished;
   const declared = Number(res.getHeader('content-length') ?? 0);
-  const bytes = ctx.method === 'HEAD' ? 0 : finished ? declared : (state.transfer?.bytesRead() ?? 0);
+  const elapsedNs = Number(process.hrtime.bigint() - started);
+  const figures: ResponseFigures = {
+    method: ctx.method,
+    route: (ctx as { _matchedRoute?: string })._matchedRoute ?? null,
+    status: res.statusCode,
+    bytes: ctx.method === 'HEAD' ? 0 : finished ? declared : (state.transfer?.bytesRead() ?? 0),
+    seconds: elapsedNs / 1e9,
+    aborted: !finished,
+  };
+  metrics.responseClosed(ctx, figures);
   const subject = state.principal?.subject;
   logger.info(
     {
       reqId: state.requestId,
-      method: ctx.method,
-      route: (ctx as { _matchedRoute?: string })._matchedRoute ?? null,
+      method: figures.method,
+      route: figures.route,
       url: escapeControl(redactUrl(ctx.originalUrl)),
-      status: res.statusCode,
-      bytes,
-      durationMs: Number(process.hrtime.bigint() - started) / 1e6,
+      status: figures.status,
+      bytes: figures.bytes,
+      durationMs: elapsedNs / 1e6,
       subject: subject == null ? null : escapeControl(subject),
       layer: state.layer ?? null,
       ...(state.errorCode ? { code: state.errorCode } : {}),
-      ...(finished ? {} : { aborted: true }),
+      ...(figures.aborted ? { aborted: true } : {}),
     },
     'request',
   );
+}
+
+function isKeptOnError(name: string): boolean {
+  return name === 'x-request-id' || name === 'vary' || name.startsWith('access-control-');
 }

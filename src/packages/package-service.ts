@@ -7,6 +7,7 @@ import { walkSelection, type ArchiveLimits } from '../archives/archive-walk.js';
 import { writeArchive, type ArchiveFormat, type ArchiveOptions } from '../archives/send-archive.js';
 import type { Principal } from '../auth/principal.js';
 import { isFilegateError } from '../errors.js';
+import type { Metrics } from '../http/metrics.js';
 import { resolveLayer, type Layers } from '../layers/create-layers.js';
 import type { Logger } from '../logger.js';
 import { parseLayerPath, type LayerPath } from '../paths/layer-path.js';
@@ -29,6 +30,11 @@ export interface PackageRequest {
   readonly filename: string;
 }
 
+/** Where the service reports its builds: the app's metrics. */
+export type PackageFigures = Pick<Metrics, 'packageBuilt' | 'packageBuildsHeld'>;
+
+const NO_FIGURES: PackageFigures = { packageBuilt: () => {}, packageBuildsHeld: () => {} };
+
 const INTERRUPTED = 'the build was interrupted (the service stopped or restarted); create the package again';
 
 /**
@@ -48,6 +54,7 @@ export class PackageService {
     private readonly layers: Layers,
     private readonly settings: PackageSettings,
     private readonly logger: Logger,
+    private readonly figures: PackageFigures = NO_FIGURES,
   ) {}
 
   async start(): Promise<void> {
@@ -141,6 +148,7 @@ export class PackageService {
         this.pump();
       });
     }
+    this.figures.packageBuildsHeld(this.queue.length, this.running);
   }
 
   /** Builds one package into a temporary file, renamed into place only when complete. */
@@ -162,10 +170,12 @@ export class PackageService {
       await fs.rename(partial, final);
       await this.store.update(id, { status: 'ready', size, entries: outcome.entries, skipped: selection.skipped + outcome.leftOut });
       this.logger.info({ package: id, size, entries: outcome.entries }, 'package ready');
+      this.figures.packageBuilt('ready');
     } catch (error) {
       await fs.rm(partial, { force: true });
       const reason = reasonOf(error);
       this.logger.warn({ package: id, err: error }, 'package failed');
+      this.figures.packageBuilt('failed');
       await this.store.update(id, { status: 'failed', error: reason });
     }
   }

@@ -19,7 +19,7 @@ const format = z.enum(['zip', 'tar.gz']).default('zip');
 const name = z.string().min(1).max(200).optional();
 const fstype = z.string().min(1).optional();
 
-const archiveQuerySchema = z.object({ fstype, format, name });
+export const archiveQuerySchema = z.object({ fstype, format, name });
 export const archiveBodySchema = z.strictObject({ fstype, paths: z.array(z.string()).min(1).max(MAX_PATHS), format, name });
 
 interface ArchiveRequest {

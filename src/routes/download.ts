@@ -3,8 +3,8 @@
 import type { Middleware } from 'koa';
 import { z } from 'zod';
 import { principalOf } from '../auth/authenticate.js';
-import { authorize, checkPathAllowed } from '../auth/principal.js';
-import { checkFilePolicy } from '../files/file-policy.js';
+import { authorize } from '../auth/principal.js';
+import { openAllowedFile } from '../files/open-allowed-file.js';
 import { mediaTypeOf } from '../files/file-types.js';
 import { parseQueryWith, readQuery } from '../http/query.js';
 import { resolveLayer, type Layers } from '../layers/create-layers.js';
@@ -27,13 +27,9 @@ export function createDownloadRoute(layers: Layers, options: TransferOptions): M
     const layer = resolveLayer(layers, input.fstype);
     ctx.state.layer = layer.name;
     authorize(principal, { scope: 'files:read', layer: layer.name, segments: filepath.segments, shown: filepath.text });
-    const file = await layer.open(filepath);
+    const file = await openAllowedFile(layer, principal, filepath);
     try {
-      // A followed symlink must land inside the principal's paths as well.
-      checkPathAllowed(principal, file.realSegments, filepath.text);
-      const names = [filepath.segments.at(-1) ?? '', file.realSegments.at(-1) ?? ''];
-      checkFilePolicy(file.stat, names, layer.policy, filepath.text);
-      const filename = names[0]!;
+      const filename = filepath.segments.at(-1) ?? '';
       const plan = planTransfer(toTransferRequest(ctx, input.disposition), { stat: file.stat, filename, mediaType: mediaTypeOf(filename) }, options);
       await sendTransfer(ctx, plan, file);
     } catch (error) {

@@ -18,8 +18,8 @@ import { archiveBodySchema, archiveFilename } from './archive.js';
 
 const MEDIA_TYPES = { zip: 'application/zip', 'tar.gz': 'application/gzip' } as const;
 
-/** The JSON a client sees of a package. */
-export function toPackageView(manifest: PackageManifest): Record<string, unknown> {
+/** The JSON a client sees of a package; `signedUrl` for a ready one when signed URLs are on. */
+export function toPackageView(manifest: PackageManifest, signedUrl?: string): Record<string, unknown> {
   return {
     id: manifest.id,
     status: manifest.status,
@@ -32,8 +32,12 @@ export function toPackageView(manifest: PackageManifest): Record<string, unknown
     ...(manifest.size === undefined ? {} : { size: manifest.size }),
     ...(manifest.entries === undefined ? {} : { entries: manifest.entries, skipped: manifest.skipped ?? 0 }),
     ...(manifest.error === undefined || manifest.status !== 'failed' ? {} : { error: manifest.error }),
+    ...(signedUrl === undefined ? {} : { signed_url: signedUrl }),
   };
 }
+
+/** The signed download URL of a ready package, or undefined when it is not ready or signing is off. */
+export type SignPackageUrl = (ctx: Context, manifest: PackageManifest, principal: Principal) => string | undefined;
 
 /** A principal that may use packages: one with the archive scope and a subject to own them. */
 function packagePrincipal(ctx: Context): Principal & { subject: string } {
@@ -64,12 +68,15 @@ export function createPackageRoute(layers: Layers, packages: PackageService): Mi
   };
 }
 
-/** GET /api/packages/:id: the owner's view; anyone else gets 404, as for an id that does not exist. */
-export function createPackageStatusRoute(packages: PackageService): Middleware {
+/**
+ * GET /api/packages/:id: the owner's view, with a `signed_url` once ready;
+ * anyone else gets 404, as for an id that does not exist.
+ */
+export function createPackageStatusRoute(packages: PackageService, signUrl: SignPackageUrl): Middleware {
   return async (ctx) => {
     const manifest = await findOwn(ctx, packages);
     ctx.set('Cache-Control', 'no-store');
-    ctx.body = toPackageView(manifest);
+    ctx.body = toPackageView(manifest, signUrl(ctx, manifest, principalOf(ctx)));
   };
 }
 

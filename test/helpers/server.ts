@@ -38,6 +38,8 @@ export async function startTestServer(config: TestConfig): Promise<TestServer> {
     ...config,
     server: { host: '127.0.0.1', port: 0, ...config.server },
     auth: { secret: TEST_SECRET, ...config.auth },
+    // Tests make many requests as one subject at once; the limit tests set their own.
+    limits: { concurrentPerSubject: 0, ...config.limits },
     // Each server keeps its packages in a folder of its own unless the test shares one.
     packages: { ...config.packages, dir: config.packages?.dir ?? ownPackages() },
   };

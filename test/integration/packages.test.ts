@@ -28,6 +28,7 @@ interface PackageView {
   entries?: number;
   skipped?: number;
   error?: string;
+  signed_url?: string;
 }
 
 interface ReadEntry {
@@ -217,7 +218,7 @@ describe('packages: POST /api/packages, GET /api/packages/:id and its download',
     let server: TestServer;
 
     before(async () => {
-      server = await start();
+      server = await start({}, { signing: { keys: { k1: 'k1-signing-key-that-is-long-enough-0123' }, currentKey: 'k1' } });
     });
 
     after(async () => {
@@ -279,6 +280,26 @@ describe('packages: POST /api/packages, GET /api/packages/:id and its download',
 
       const revalidated = await downloadOf(server.url, view.id, alice, { headers: { 'If-None-Match': etag } });
       expect(revalidated.status).to.equal(304);
+    });
+
+    it('a ready package carries a signed_url that downloads it without a token, for GET only; pending ones have none; a changed owner or id is 403', async () => {
+      const { view } = await createPackage(server.url, alice, { paths: ['one.txt'] });
+      expect(view).to.not.have.property('signed_url');
+      const ready = await readyView(server.url, view.id, alice);
+      const signedUrl = ready.signed_url!;
+      expect(signedUrl.startsWith(`${server.url}/api/packages/${view.id}/download?sub=alice&expires=`)).to.equal(true);
+      const expires = Number(/expires=(\d+)/.exec(signedUrl)![1]);
+      // Bound by the token's own hour (signing.boundToToken) and never past the package.
+      expect(expires).to.be.at.most(Math.floor(Date.parse(ready.expires_at) / 1000));
+      expect(expires).to.be.at.most(Math.floor(Date.now() / 1000) + 3600);
+      const download = await fetch(signedUrl);
+      expect(download.status).to.equal(200);
+      expect(download.headers.get('content-type')).to.equal('application/zip');
+      expect(Buffer.from(await download.arrayBuffer()).length).to.equal(ready.size);
+      expect((await fetch(signedUrl, { method: 'HEAD' })).status).to.equal(403);
+      await expectError(await fetch(signedUrl.replace('sub=alice', 'sub=mallory')), 403, 'FORBIDDEN');
+      const { view: other } = await createPackage(server.url, alice, { paths: ['sel'] });
+      await expectError(await fetch(signedUrl.replace(view.id, other.id)), 403, 'FORBIDDEN');
     });
 
     it('builds a tar.gz package that opens in python3 tarfile, byte-equal', async () => {

@@ -270,6 +270,14 @@ describe('loadConfig', () => {
         key: /^auth\.(algorithms|publicKeyFile)\b/,
       },
       { name: 'an unknown log level', config: { ...base, log: { level: 'loud' } }, key: 'log.level' },
+      { name: 'a signing key shorter than 32 characters', config: { ...base, signing: { keys: { k1: 'short' }, currentKey: 'k1' } }, key: 'signing.keys.k1' },
+      { name: 'signing.currentKey naming no key', config: { ...base, signing: { keys: { k1: SECRET }, currentKey: 'k2' } }, key: 'signing.currentKey' },
+      { name: 'signing keys without a current key', config: { ...base, signing: { keys: { k1: SECRET } } }, key: 'signing.currentKey' },
+      { name: 'a signing key id with a space', config: { ...base, signing: { keys: { 'k 1': SECRET }, currentKey: 'k 1' } }, key: /^signing\.(keys|currentKey)\b/ },
+      { name: 'signing.defaultTtl over signing.maxTtl', config: { ...base, signing: { defaultTtl: '2d', maxTtl: '1d' } }, key: 'signing.defaultTtl' },
+      { name: 'a CORS origin with a path', config: { ...base, cors: { origins: ['https://app.example.com/'] } }, key: /^cors\.origins\.0\b/ },
+      { name: 'CORS credentials with the wildcard origin', config: { ...base, cors: { origins: ['*'], allowCredentials: true } }, key: 'cors.allowCredentials' },
+      { name: 'a negative concurrency cap', config: { ...base, limits: { concurrentPerSubject: -1 } }, key: 'limits.concurrentPerSubject' },
     ];
 
     for (const testCase of cases) {
@@ -360,6 +368,15 @@ describe('loadConfig', () => {
       expect(existsSync(path.join(cwd, 'var', 'dev-jwt-secret')), 'no development secret in production').to.equal(false);
     });
 
+    it('makes no signing key in production: signed URLs stay off until signing.keys is set', () => {
+      const cwd = freshCwd();
+      writeJson(cwd, 'config/default.json', { layers: { OsFs: { root: './data' } } });
+      const loaded = loadConfig({ env: { NODE_ENV: 'production', FILEGATE_JWT_SECRET: SECRET }, cwd });
+      expect(loaded.config.signing.keys).to.deep.equal({});
+      expect(loaded.config.signing.currentKey).to.equal(null);
+      expect(existsSync(path.join(cwd, 'var', 'dev-signing-key'))).to.equal(false);
+    });
+
     it('loads in production with FILEGATE_JWT_SECRET', () => {
       const cwd = freshCwd();
       writeJson(cwd, 'config/default.json', { layers: { OsFs: { root: './data' } } });
@@ -407,6 +424,12 @@ describe('loadConfig', () => {
         expect(second.devMode).to.equal(true);
         expect(second.config.auth.secret).to.equal(first.config.auth.secret);
         expect(readFileSync(secretFile, 'utf8')).to.equal(before);
+      });
+
+      it('makes a development signing key too (var/dev-signing-key, key id "dev"), kept across loads', () => {
+        expect(first.config.signing.currentKey).to.equal('dev');
+        expect(first.config.signing.keys.dev).to.equal(readFileSync(path.join(cwd, 'var', 'dev-signing-key'), 'utf8').trim());
+        expect(loadConfig({ env: {}, cwd }).config.signing.keys.dev).to.equal(first.config.signing.keys.dev);
       });
 
       it('a different cwd gets a different secret', () => {
