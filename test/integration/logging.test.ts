@@ -167,14 +167,20 @@ describe('access log (GET /api/download)', () => {
       expect(server.rawLogs()).to.not.include('header-token-nonce');
     });
 
-    it('never writes a query token or a sig value; the logged url shows token=[REDACTED]', async () => {
+    it('never writes a query token; the logged url shows token=[REDACTED]', async () => {
       const token = await hsToken({ sub: 'grace' });
-      const sig = 'c2lnbmF0dXJlLXZhbHVlLXRoYXQtbXVzdC1zdGF5LXNlY3JldA';
-      const { response, line } = await request(`filepath=a.txt&token=${token}&sig=${sig}&expires=9999999999`, null);
+      const { response, line } = await request(`filepath=a.txt&token=${token}`, null);
       expect(response.status).to.equal(200);
       expect(line.subject).to.equal('grace');
-      expect(line.url).to.equal('/api/download?filepath=a.txt&token=[REDACTED]&sig=[REDACTED]&expires=9999999999');
+      expect(line.url).to.equal('/api/download?filepath=a.txt&token=[REDACTED]');
       expectTokenAbsent(token);
+    });
+
+    it('never writes a sig value, even of a refused signature; the logged url shows sig=[REDACTED]', async () => {
+      const sig = 'c2lnbmF0dXJlLXZhbHVlLXRoYXQtbXVzdC1zdGF5LXNlY3JldA';
+      const { response, line } = await request(`filepath=a.txt&expires=9999999999&kid=k1&sig=${sig}`, null);
+      expect(response.status).to.equal(403);
+      expect(line.url).to.equal('/api/download?filepath=a.txt&expires=9999999999&kid=k1&sig=[REDACTED]');
       expect(server.rawLogs()).to.not.include(sig);
     });
 
