@@ -17,13 +17,13 @@ import { OsLayer } from './layers/os-layer.js';
 import { PackageService } from './packages/package-service.js';
 import { PackageStore } from './packages/package-store.js';
 import { createArchiveRoute } from './routes/archive.js';
-import { createPackageDownloadRoute, createPackageRoute, createPackageStatusRoute, type SignPackageUrl } from './routes/packages.js';
+import { createPackageDownloadRoute, createPackageRoute, createPackageStatusRoute, createPackageUrlSigner } from './routes/packages.js';
 import { newBoundary } from './transfer/send-transfer.js';
 import { createDownloadRoute } from './routes/download.js';
 import { createReadyz, healthz } from './routes/health.js';
 import { createMetricsRoute } from './routes/metrics.js';
 import { createSignRoute, type BaseUrlOf } from './routes/sign.js';
-import { signPackageDownload, UrlSigner } from './signing/url-signer.js';
+import { UrlSigner } from './signing/url-signer.js';
 
 const CLIENT_ABORTS = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'ERR_STREAM_PREMATURE_CLOSE']);
 
@@ -102,12 +102,7 @@ export async function createApp(config: Config, { logger }: AppDependencies): Pr
   router.get('/api/archive', authenticate, ...transfer, archive);
   router.post('/api/archive', authenticate, ...transfer, archive);
   router.post('/api/packages', authenticate, ...limited, createPackageRoute(layers, packages));
-  // A ready package's signed URL lasts as a signed download would, and never past the package itself.
-  const signPackageUrl: SignPackageUrl = (ctx, manifest, principal) => {
-    if (manifest.status !== 'ready' || !signer.enabled) return undefined;
-    const expires = Math.min(signer.expiryFor(undefined, principal.expiresAt ?? null), Math.floor(Date.parse(manifest.expiresAt) / 1000));
-    return baseUrlOf(ctx) + signPackageDownload(signer, manifest.id, manifest.subject, expires);
-  };
+  const signPackageUrl = createPackageUrlSigner(signer, baseUrlOf);
   router.get('/api/packages/:id', authenticate, ...limited, createPackageStatusRoute(packages, signPackageUrl));
   router.get('/api/packages/:id/download', authenticatePackageDownload, ...transfer, createPackageDownloadRoute(packages, packageFiles, transferOptions));
   router.post('/api/sign', authenticate, ...limited, createSignRoute(layers, signer, baseUrlOf));

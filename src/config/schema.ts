@@ -1,6 +1,7 @@
 // The one zod schema that every filegate setting is validated against at start-up.
 
 import { z } from 'zod';
+import { compileRouteAliases, createRouteAliasSchema } from '../aliases/alias-rules.js';
 import { parseDuration, parseSize } from './units.js';
 
 export const FILE_CATEGORIES = ['video', 'audio', 'image', 'text', 'document', 'archive', 'data'] as const;
@@ -57,6 +58,8 @@ const layerSchema = z
     message: 'give either "types" or "extensions", not both',
     path: ['types'],
   });
+
+const routeAliasSchema = createRouteAliasSchema({ category: z.enum(FILE_CATEGORIES), extension, duration });
 
 const layerName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'a layer name is 1-64 letters, digits, "_", "-" or "."');
 
@@ -157,6 +160,7 @@ export const configSchema = z
         host: z.string().min(1).nullable().default(null),
       })
       .prefault({}),
+    routes: z.array(routeAliasSchema).default([]),
     log: z
       .strictObject({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -203,6 +207,11 @@ export const configSchema = z
       }
       if (typeof signing.defaultTtl === 'number' && typeof signing.maxTtl === 'number' && signing.defaultTtl > signing.maxTtl) {
         ctx.addIssue({ code: 'custom', path: ['signing', 'defaultTtl'], message: 'must not be longer than signing.maxTtl' });
+      }
+      // Route aliases are checked once their fields are valid: templates, parameters, clashes, actions.
+      const routes = z.array(routeAliasSchema).safeParse(config.routes);
+      if (routes.success) {
+        for (const problem of compileRouteAliases(routes.data, Object.keys(layers)).problems) ctx.addIssue({ code: 'custom', path: problem.path, message: problem.message });
       }
       const cors: Record<string, unknown> = isRecord(config.cors) ? config.cors : {};
       if (cors.allowCredentials === true && Array.isArray(cors.origins) && cors.origins.includes('*')) {

@@ -1,6 +1,6 @@
 // GET and POST /api/archive: files and folders of a layer as a streamed ZIP or tar.gz.
 
-import type { Middleware } from 'koa';
+import type { Context, Middleware } from 'koa';
 import { z } from 'zod';
 import { walkSelection } from '../archives/archive-walk.js';
 import { sendArchive, type ArchiveFormat } from '../archives/send-archive.js';
@@ -11,6 +11,7 @@ import { fail } from '../errors.js';
 import { readJsonBody } from '../http/json-body.js';
 import { parseQueryWith, parseWithSchema, readQuery } from '../http/query.js';
 import { resolveLayer, type Layers } from '../layers/create-layers.js';
+import type { Layer } from '../layers/layer.js';
 import type { Logger } from '../logger.js';
 import { parseLayerPath, type LayerPath } from '../paths/layer-path.js';
 
@@ -29,26 +30,44 @@ interface ArchiveRequest {
   name?: string | undefined;
 }
 
-/** The archive handler: authenticate (done before), parse, authorize every path, walk, send. */
+/** The archive handler: authenticate (done before), parse, then serve the archive. */
 export function createArchiveRoute(layers: Layers, config: Config, logger: Logger): Middleware {
   return async (ctx) => {
-    const principal = principalOf(ctx);
     const input = ctx.method === 'POST' ? parseWithSchema(archiveBodySchema, await readJsonBody(ctx), 'field') : readArchiveQuery(readQuery(ctx));
     const targets = input.paths.map((text) => parseLayerPath(text, 'path'));
     const layer = resolveLayer(layers, input.fstype);
-    ctx.state.layer = layer.name;
-    for (const target of targets) authorize(principal, { scope: 'files:archive', layer: layer.name, segments: target.segments, shown: target.text });
-    // A client that leaves during the walk stops it: nothing is sent to no one.
-    const walk = new AbortController();
-    ctx.res.once('close', () => walk.abort());
-    const selection = await walkSelection(layer, principal, targets, config.archive, walk.signal);
-    if (walk.signal.aborted) {
-      ctx.respond = false;
-      return;
-    }
-    const options = { format: input.format, filename: archiveFilename(input.name, targets, input.format), zipCompression: config.archive.zipCompression, gzipLevel: config.archive.gzipLevel };
-    await sendArchive(ctx, layer, principal, selection, options, logger);
+    await serveArchive(ctx, { layer, targets, format: input.format, filename: archiveFilename(input.name, targets, input.format) }, config, logger);
   };
+}
+
+/** What to archive and how it is saved. */
+export interface ArchiveToServe {
+  readonly layer: Layer;
+  readonly targets: readonly LayerPath[];
+  readonly format: ArchiveFormat;
+  /** The saved name, extension included. */
+  readonly filename: string;
+}
+
+/**
+ * Serves an archive as the archive route does, for it and route aliases
+ * alike: authorize every path, walk (limits before the first byte), send.
+ */
+export async function serveArchive(ctx: Context, request: ArchiveToServe, config: Config, logger: Logger): Promise<void> {
+  const principal = principalOf(ctx);
+  const { layer, targets } = request;
+  ctx.state.layer = layer.name;
+  for (const target of targets) authorize(principal, { scope: 'files:archive', layer: layer.name, segments: target.segments, shown: target.text });
+  // A client that leaves during the walk stops it: nothing is sent to no one.
+  const walk = new AbortController();
+  ctx.res.once('close', () => walk.abort());
+  const selection = await walkSelection(layer, principal, targets, config.archive, walk.signal);
+  if (walk.signal.aborted) {
+    ctx.respond = false;
+    return;
+  }
+  const options = { format: request.format, filename: request.filename, zipCompression: config.archive.zipCompression, gzipLevel: config.archive.gzipLevel };
+  await sendArchive(ctx, layer, principal, selection, options, logger);
 }
 
 function readArchiveQuery(query: ReturnType<typeof readQuery>): ArchiveRequest {

@@ -1,14 +1,16 @@
 // GET/HEAD /api/download: one file, every check, every transfer header.
 
-import type { Middleware } from 'koa';
+import type { Context, Middleware } from 'koa';
 import { z } from 'zod';
 import { principalOf } from '../auth/authenticate.js';
 import { authorize } from '../auth/principal.js';
+import type { FilePolicy } from '../files/file-policy.js';
 import { openAllowedFile } from '../files/open-allowed-file.js';
 import { mediaTypeOf } from '../files/file-types.js';
 import { parseQueryWith, readQuery } from '../http/query.js';
 import { resolveLayer, type Layers } from '../layers/create-layers.js';
-import { parseLayerPath } from '../paths/layer-path.js';
+import type { Layer } from '../layers/layer.js';
+import { parseLayerPath, type LayerPath } from '../paths/layer-path.js';
 import { planTransfer, type TransferOptions } from '../transfer/plan-transfer.js';
 import { sendTransfer, toTransferRequest } from '../transfer/send-transfer.js';
 
@@ -18,23 +20,42 @@ export const downloadQuerySchema = z.object({
   disposition: z.enum(['attachment', 'inline']).default('attachment'),
 });
 
-/** The download handler: authenticate (done before), parse, authorize, open, check, plan, send. */
+/** One file to serve: where it is, how it is saved, and any narrower type rule of a route alias. */
+export interface FileToServe {
+  readonly layer: Layer;
+  readonly filepath: LayerPath;
+  readonly disposition: 'attachment' | 'inline';
+  /** The saved name; the file's own name when absent. */
+  readonly filename?: string | undefined;
+  /** A route alias's own `types`/`extensions`, checked after the layer's. */
+  readonly routePolicy?: FilePolicy | undefined;
+}
+
+/** The download handler: authenticate (done before), parse, then serve the file. */
 export function createDownloadRoute(layers: Layers, options: TransferOptions): Middleware {
   return async (ctx) => {
-    const principal = principalOf(ctx);
     const input = parseQueryWith(readQuery(ctx), downloadQuerySchema);
     const filepath = parseLayerPath(input.filepath, 'filepath');
-    const layer = resolveLayer(layers, input.fstype);
-    ctx.state.layer = layer.name;
-    authorize(principal, { scope: 'files:read', layer: layer.name, segments: filepath.segments, shown: filepath.text });
-    const file = await openAllowedFile(layer, principal, filepath);
-    try {
-      const filename = filepath.segments.at(-1) ?? '';
-      const plan = planTransfer(toTransferRequest(ctx, input.disposition), { stat: file.stat, filename, mediaType: mediaTypeOf(filename) }, options);
-      await sendTransfer(ctx, plan, file);
-    } catch (error) {
-      file.close();
-      throw error;
-    }
+    await serveFile(ctx, { layer: resolveLayer(layers, input.fstype), filepath, disposition: input.disposition }, options);
   };
+}
+
+/**
+ * Serves one file as downloads do, for the download route and route
+ * aliases alike: authorize, open with every check, plan (preconditions,
+ * ranges, headers), send.
+ */
+export async function serveFile(ctx: Context, target: FileToServe, options: TransferOptions): Promise<void> {
+  const { layer, filepath } = target;
+  ctx.state.layer = layer.name;
+  authorize(principalOf(ctx), { scope: 'files:read', layer: layer.name, segments: filepath.segments, shown: filepath.text });
+  const file = await openAllowedFile(layer, principalOf(ctx), filepath, target.routePolicy);
+  try {
+    const filename = target.filename ?? filepath.segments.at(-1) ?? '';
+    const plan = planTransfer(toTransferRequest(ctx, target.disposition), { stat: file.stat, filename, mediaType: mediaTypeOf(filename) }, options);
+    await sendTransfer(ctx, plan, file);
+  } catch (error) {
+    file.close();
+    throw error;
+  }
 }

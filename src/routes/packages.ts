@@ -14,7 +14,9 @@ import { checkNoDotSegments } from '../paths/confinement.js';
 import { parseLayerPath } from '../paths/layer-path.js';
 import { planTransfer, type TransferOptions } from '../transfer/plan-transfer.js';
 import { sendTransfer, toTransferRequest } from '../transfer/send-transfer.js';
-import { archiveBodySchema, archiveFilename } from './archive.js';
+import { signPackageDownload, type UrlSigner } from '../signing/url-signer.js';
+import { archiveBodySchema, archiveFilename, type ArchiveToServe } from './archive.js';
+import type { BaseUrlOf } from './sign.js';
 
 const MEDIA_TYPES = { zip: 'application/zip', 'tar.gz': 'application/gzip' } as const;
 
@@ -36,11 +38,24 @@ export function toPackageView(manifest: PackageManifest, signedUrl?: string): Re
   };
 }
 
-/** The signed download URL of a ready package, or undefined when it is not ready or signing is off. */
+/** The signed download URL of a package, or undefined when signing is off. */
 export type SignPackageUrl = (ctx: Context, manifest: PackageManifest, principal: Principal) => string | undefined;
 
+/**
+ * Signs package downloads for their owner: the URL lasts as a signed
+ * download would (signing.defaultTtl, bound to the token), and never past
+ * the package itself. Before the package is ready it answers 409 NOT_READY.
+ */
+export function createPackageUrlSigner(signer: UrlSigner, baseUrlOf: BaseUrlOf): SignPackageUrl {
+  return (ctx, manifest, principal) => {
+    if (!signer.enabled) return undefined;
+    const expires = Math.min(signer.expiryFor(undefined, principal.expiresAt ?? null), Math.floor(Date.parse(manifest.expiresAt) / 1000));
+    return baseUrlOf(ctx) + signPackageDownload(signer, manifest.id, manifest.subject, expires);
+  };
+}
+
 /** A principal that may use packages: one with the archive scope and a subject to own them. */
-function packagePrincipal(ctx: Context): Principal & { subject: string } {
+export function packagePrincipal(ctx: Context): Principal & { subject: string } {
   const principal = principalOf(ctx);
   checkScope(principal, 'files:archive');
   if (principal.subject === null) fail('FORBIDDEN', 'packages belong to a subject: use a token with a "sub" claim');
@@ -54,18 +69,28 @@ export function createPackageRoute(layers: Layers, packages: PackageService): Mi
     const input = parseWithSchema(archiveBodySchema, await readJsonBody(ctx), 'field');
     const targets = input.paths.map((text) => parseLayerPath(text, 'path'));
     const layer = resolveLayer(layers, input.fstype);
-    ctx.state.layer = layer.name;
-    for (const target of targets) {
-      authorize(principal, { scope: 'files:archive', layer: layer.name, segments: target.segments, shown: target.text });
-      // The lexical refusal comes now, not from a build later: it needs no file system.
-      checkNoDotSegments(target);
-    }
-    const manifest = await packages.create(principal, { layer: layer.name, targets, format: input.format, filename: archiveFilename(input.name, targets, input.format) });
+    const manifest = await createPackage(ctx, packages, principal, { layer, targets, format: input.format, filename: archiveFilename(input.name, targets, input.format) });
     ctx.status = 202;
     ctx.set('Location', `/api/packages/${manifest.id}`);
     ctx.set('Cache-Control', 'no-store');
     ctx.body = toPackageView(manifest);
   };
+}
+
+/**
+ * Creates a package as POST /api/packages does, for it and route aliases
+ * alike: every path authorized now (and refused now when it has a "." or
+ * ".." segment), the build queued.
+ */
+export async function createPackage(ctx: Context, packages: PackageService, principal: Principal & { subject: string }, request: ArchiveToServe): Promise<PackageManifest> {
+  const { layer, targets } = request;
+  ctx.state.layer = layer.name;
+  for (const target of targets) {
+    authorize(principal, { scope: 'files:archive', layer: layer.name, segments: target.segments, shown: target.text });
+    // The lexical refusal comes now, not from a build later: it needs no file system.
+    checkNoDotSegments(target);
+  }
+  return packages.create(principal, { layer: layer.name, targets, format: request.format, filename: request.filename });
 }
 
 /**
@@ -76,7 +101,7 @@ export function createPackageStatusRoute(packages: PackageService, signUrl: Sign
   return async (ctx) => {
     const manifest = await findOwn(ctx, packages);
     ctx.set('Cache-Control', 'no-store');
-    ctx.body = toPackageView(manifest, signUrl(ctx, manifest, principalOf(ctx)));
+    ctx.body = toPackageView(manifest, manifest.status === 'ready' ? signUrl(ctx, manifest, principalOf(ctx)) : undefined);
   };
 }
 

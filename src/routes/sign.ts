@@ -5,11 +5,13 @@ import { z } from 'zod';
 import { principalOf } from '../auth/authenticate.js';
 import { authorize, checkScope } from '../auth/principal.js';
 import { parseDuration } from '../config/units.js';
+import type { FilePolicy } from '../files/file-policy.js';
 import { openAllowedFile } from '../files/open-allowed-file.js';
 import { readJsonBody } from '../http/json-body.js';
 import { parseWithSchema } from '../http/query.js';
 import { resolveLayer, type Layers } from '../layers/create-layers.js';
-import { parseLayerPath } from '../paths/layer-path.js';
+import type { Layer } from '../layers/layer.js';
+import { parseLayerPath, type LayerPath } from '../paths/layer-path.js';
 import { signDownload, type UrlSigner } from '../signing/url-signer.js';
 
 /** The body of POST /api/sign. `expires_in` is seconds, or a duration like "15m". */
@@ -30,25 +32,43 @@ export const signResponseSchema = z.strictObject({
 /** Where signed URLs point: the configured base URL, or the scheme and host the request came to (`http://host:port`). */
 export type BaseUrlOf = (ctx: Context) => string;
 
-/**
- * The sign handler: authenticate (done before), parse, authorize (the scope
- * `files:sign`, and reading the file: a token cannot hand out what it could
- * not fetch itself), check that the file is downloadable now, sign GET and HEAD.
- */
+/** The sign handler: authenticate (done before), parse, then presign the file. */
 export function createSignRoute(layers: Layers, signer: UrlSigner, baseUrlOf: BaseUrlOf): Middleware {
   return async (ctx) => {
-    const principal = principalOf(ctx);
     const input = parseWithSchema(signBodySchema, await readJsonBody(ctx), 'field');
     const filepath = parseLayerPath(input.filepath, 'filepath');
     const layer = resolveLayer(layers, input.fstype);
-    ctx.state.layer = layer.name;
-    checkScope(principal, 'files:sign');
-    authorize(principal, { scope: 'files:read', layer: layer.name, segments: filepath.segments, shown: filepath.text });
-    (await openAllowedFile(layer, principal, filepath)).close();
     const requestedMs = typeof input.expires_in === 'number' ? input.expires_in * 1000 : input.expires_in === undefined ? undefined : parseDuration(input.expires_in)!;
-    const expires = signer.expiryFor(requestedMs, principal.expiresAt ?? null);
-    const urls = signDownload(signer, { filepath: filepath.text, fstype: layer.name, disposition: input.disposition }, expires);
-    const base = baseUrlOf(ctx);
-    ctx.body = { download_url: base + urls.get, head_url: base + urls.head, expiry: expires };
+    ctx.body = await presignFile(ctx, signer, baseUrlOf, { layer, filepath, disposition: input.disposition, requestedMs });
   };
+}
+
+/** One file to presign, and for how long. */
+export interface FileToPresign {
+  readonly layer: Layer;
+  readonly filepath: LayerPath;
+  readonly disposition?: 'attachment' | 'inline' | undefined;
+  /** The lifetime asked for; `signing.defaultTtl` when absent. */
+  readonly requestedMs?: number | undefined;
+  /** A route alias's own `types`/`extensions`, checked after the layer's. */
+  readonly routePolicy?: FilePolicy | undefined;
+}
+
+/**
+ * Presigns a file as POST /api/sign does, for it and route aliases alike:
+ * authorize (the scope `files:sign`, and reading the file: a token cannot
+ * hand out what it could not fetch itself), check that the file is
+ * downloadable now, sign GET and HEAD until the expiry the signer allows.
+ */
+export async function presignFile(ctx: Context, signer: UrlSigner, baseUrlOf: BaseUrlOf, request: FileToPresign): Promise<z.output<typeof signResponseSchema>> {
+  const principal = principalOf(ctx);
+  const { layer, filepath } = request;
+  ctx.state.layer = layer.name;
+  checkScope(principal, 'files:sign');
+  authorize(principal, { scope: 'files:read', layer: layer.name, segments: filepath.segments, shown: filepath.text });
+  (await openAllowedFile(layer, principal, filepath, request.routePolicy)).close();
+  const expires = signer.expiryFor(request.requestedMs, principal.expiresAt ?? null);
+  const urls = signDownload(signer, { filepath: filepath.text, fstype: layer.name, disposition: request.disposition }, expires);
+  const base = baseUrlOf(ctx);
+  return { download_url: base + urls.get, head_url: base + urls.head, expiry: expires };
 }
