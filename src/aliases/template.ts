@@ -36,10 +36,13 @@ export function parseTemplate(source: string): Template | string {
  * Problems with a template that will become a layer path: placeholders not
  * in `known`, and literal text that could leave its folder or is not a plain
  * relative path (absolute, "." or ".." segments, backslashes, empty segments,
- * control characters). Parameter values are single segments, checked per
- * request, so only the literal text can make a path escape.
+ * control characters). "/" alone stands for the layer root. Parameter
+ * values are single segments, checked per request, so only the literal text
+ * can make a path escape.
  */
 export function pathTemplateProblems(template: Template, known: ReadonlySet<string>): string[] {
+  // "/" alone is the layer root (a listing or archive of the whole layer).
+  if (template.source === '/') return [];
   const problems: string[] = [];
   for (const param of template.params) {
     if (!known.has(param)) problems.push(`"${template.source}" uses {${param}}, which is not a parameter of this route (${[...known].map((name) => `{${name}}`).join(', ') || 'none'})`);
