@@ -65,10 +65,17 @@ function handleSignals(running: RunningServer, logger: Logger): void {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'draining: no new connections, waiting for transfers in flight');
-    void running.close().then((clean) => {
-      logger.info({ clean }, 'filegate stopped');
-      process.exit(0);
-    });
+    // Exits 0 either way: a drain cut short by its grace is logged, not a failure.
+    void running.close().then(
+      (clean) => {
+        logger.info({ clean }, 'filegate stopped');
+        process.exit(0);
+      },
+      (error: unknown) => {
+        logger.error({ err: error }, 'the drain failed');
+        process.exit(1);
+      },
+    );
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);

@@ -197,6 +197,10 @@ export const configSchema = z
       if (anyKey && algorithms.some((alg) => !alg.startsWith('HS')) && publicKeyFile === null && jwksFile === null) {
         ctx.addIssue({ code: 'custom', path: ['auth', 'algorithms'], message: 'RS*, PS*, ES* and EdDSA need auth.publicKeyFile or auth.jwksFile' });
       }
+      const server: Record<string, unknown> = isRecord(config.server) ? config.server : {};
+      if (typeof server.headersTimeout === 'number' && typeof server.requestTimeout === 'number' && server.requestTimeout > 0 && server.headersTimeout > server.requestTimeout) {
+        ctx.addIssue({ code: 'custom', path: ['server', 'headersTimeout'], message: 'must not be longer than server.requestTimeout' });
+      }
       const signing: Record<string, unknown> = isRecord(config.signing) ? config.signing : {};
       const keys = isRecord(signing.keys) ? Object.keys(signing.keys) : [];
       if (typeof signing.currentKey === 'string' && !keys.includes(signing.currentKey)) {

@@ -60,7 +60,8 @@ export function renderError(ctx: Context, thrown: unknown, logger: Logger): void
     return;
   }
   // The failed response's own headers go; those that belong to every response
-  // (its id, and CORS, so a browser page can read the error) stay.
+  // (its id, CORS so a browser page can read the error, and a draining
+  // server's Connection: close) stay.
   for (const name of ctx.res.getHeaderNames()) if (!isKeptOnError(name)) ctx.res.removeHeader(name);
   ctx.respond = true;
   ctx.status = error.status;
@@ -82,6 +83,11 @@ function toFilegateError(thrown: unknown): FilegateError {
   const status = (thrown as { status?: unknown; expose?: unknown } | null)?.status;
   const code = typeof status === 'number' ? STATUS_CODES[status] : undefined;
   if (code) return new FilegateError(code, code === 'NOT_FOUND' ? 'no such route' : 'the request is malformed', { cause: thrown });
+  // Out of descriptors anywhere (a manifest write, a temp file): a passing state, as the layers report it.
+  const errno = (thrown as NodeJS.ErrnoException | null)?.code;
+  if (errno === 'EMFILE' || errno === 'ENFILE') {
+    return new FilegateError('UNAVAILABLE', 'the service is out of file descriptors right now; retry in a second', { headers: { 'Retry-After': '1' }, cause: thrown });
+  }
   return new FilegateError('INTERNAL', 'an internal error occurred; quote the X-Request-Id when reporting it', { cause: thrown });
 }
 
@@ -120,5 +126,5 @@ function recordResponse(logger: Logger, metrics: Metrics, ctx: Context, started:
 }
 
 function isKeptOnError(name: string): boolean {
-  return name === 'x-request-id' || name === 'vary' || name.startsWith('access-control-');
+  return name === 'x-request-id' || name === 'vary' || name === 'connection' || name.startsWith('access-control-');
 }

@@ -142,11 +142,16 @@ export class PackageService {
     while (this.running < this.settings.maxConcurrent && this.queue.length > 0) {
       const id = this.queue.shift()!;
       this.running += 1;
-      void this.build(id).finally(() => {
-        this.running -= 1;
-        this.held.delete(id);
-        this.pump();
-      });
+      // A build records its own failures; one that cannot even record them (the
+      // packages folder out of reach, no descriptors left) is logged, never
+      // left to end the process as an unhandled rejection.
+      void this.build(id)
+        .catch((error: unknown) => this.logger.error({ package: id, err: error }, 'package build could not record its outcome'))
+        .finally(() => {
+          this.running -= 1;
+          this.held.delete(id);
+          this.pump();
+        });
     }
     this.figures.packageBuildsHeld(this.queue.length, this.running);
   }

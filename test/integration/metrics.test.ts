@@ -4,10 +4,9 @@ import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
 import { truncateSync } from 'node:fs';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { createMetrics, createMetricsListener } from '../../src/http/metrics.js';
+import { createMetrics } from '../../src/http/metrics.js';
 import { expectError } from '../helpers/assertions.js';
 import { tempDir, type TempDir } from '../helpers/fixtures.js';
 import { startTestServer, waitForAccessLine, type TestServer } from '../helpers/server.js';
@@ -314,20 +313,32 @@ describe('GET /metrics', () => {
 
   describe('with metrics.port set', () => {
     let separate: TestServer;
-    let listener: http.Server;
     let listenerUrl: string;
 
     before(async () => {
+      // Port 0: the server opens its metrics listener on a free port of its own.
       separate = await startTestServer({ layers: { OsFs: { root: path.join(tree.dir, 'data') } }, metrics: { port: 0 } });
-      // The listener the server mounts on metrics.port, on a port of the test's own.
-      listener = http.createServer(createMetricsListener(separate.running.app.metrics));
-      await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
-      listenerUrl = `http://127.0.0.1:${(listener.address() as AddressInfo).port}`;
+      listenerUrl = separate.running.metricsUrl!;
+      expect(listenerUrl).to.match(/^http:\/\/127\.0\.0\.1:\d+$/);
+      expect(listenerUrl).to.not.equal(separate.url);
     });
 
     after(async () => {
-      await new Promise((resolve) => listener?.close(resolve));
       await separate?.close();
+    });
+
+    it('the server drains the metrics listener with the main one: closed, it refuses connections', async () => {
+      const other = await startTestServer({ layers: { OsFs: { root: path.join(tree.dir, 'data') } }, metrics: { port: 0 } });
+      const url = other.running.metricsUrl!;
+      expect((await fetch(`${url}/metrics`)).status).to.equal(200);
+      await other.close();
+      let refused = false;
+      try {
+        await fetch(`${url}/metrics`);
+      } catch {
+        refused = true;
+      }
+      expect(refused).to.equal(true);
     });
 
     it('the main port answers 404 NOT_FOUND on /metrics, as for any unknown route', async () => {
