@@ -184,6 +184,39 @@ describe('startup (src/main.ts in a child process)', function () {
     });
   });
 
+  describe('a config with bad route aliases', () => {
+    let child: Child;
+    let result: { code: number | null; signal: NodeJS.Signals | null };
+    let port: number;
+
+    before(async () => {
+      port = await freePort();
+      const configFile = path.join(tmp.dir, 'bad-aliases.json');
+      writeFileSync(
+        configFile,
+        JSON.stringify({
+          layers: { OsFs: { root: tmp.folder('alias-root') } },
+          routes: [
+            { path: '/download/:id', filepath: 'results/{name}.png' },
+            { path: '/api/mine', archive: 'a' },
+            { path: '/escape/:id', filepath: '../{id}' },
+          ],
+        }),
+      );
+      child = run({ FILEGATE_CONFIG: configFile, FILEGATE_PORT: String(port), FILEGATE_HOST: '127.0.0.1', FILEGATE_JWT_SECRET: 'startup-test-secret-long-enough-0123456789' });
+      result = await exitOf(child);
+    });
+
+    it('exits with code 2 before listening, one line per bad alias naming its key', async () => {
+      expect(result, child.stderr()).to.deep.equal({ code: 2, signal: null });
+      const problems = child.stderr().split('\n').slice(1).map((line) => line.trim()).filter(Boolean);
+      expect(problems.some((line) => /^routes\.0\.filepath: .*\{name\}/.test(line)), child.stderr()).to.equal(true);
+      expect(problems.some((line) => /^routes\.1\.path: .*built-in/.test(line)), child.stderr()).to.equal(true);
+      expect(problems.some((line) => /^routes\.2\.filepath: .*could leave its folder/.test(line)), child.stderr()).to.equal(true);
+      expect(await isListening(port)).to.equal(false);
+    });
+  });
+
   describe('NODE_ENV=production without a JWT key', () => {
     let child: Child;
     let result: { code: number | null; signal: NodeJS.Signals | null };
