@@ -10,6 +10,7 @@
 //   npm run bench -- --duration 8 --warmup 2
 //   npm run bench -- --only 1,4 --servers filegate,fastify --loadgen autocannon
 //   npm run bench -- --only 7,8            # the archive scenarios (filegate only)
+//   npm run bench -- --only 9              # listing a folder of 100,000 entries (filegate only)
 
 import { execFileSync, spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { createSecretKey, randomBytes } from 'node:crypto';
@@ -54,7 +55,7 @@ const { values: opts } = parseArgs({
 });
 if (opts.help) {
   process.stdout.write(
-    'usage: npm run bench -- [--duration SECONDS] [--warmup SECONDS] [--loadgen wrk|autocannon] [--quiet-wait SECONDS] [--only 1,2,...,8] [--servers filegate,koa,fastify,nginx]\n',
+    'usage: npm run bench -- [--duration SECONDS] [--warmup SECONDS] [--loadgen wrk|autocannon] [--quiet-wait SECONDS] [--only 1,2,...,9] [--servers filegate,koa,fastify,nginx]\n',
   );
   process.exit(0);
 }
@@ -93,6 +94,9 @@ const ARCHIVE_FOLDERS = {
   big: { dir: 'archive-2g', files: 8, size: 256 * MiB },
 } as const;
 type ArchiveFolder = (typeof ARCHIVE_FOLDERS)[keyof typeof ARCHIVE_FOLDERS];
+
+/** The folder of the listing scenario (9): many small files, under the fixtures so that filegate serves it. */
+const LISTING_FOLDER = { dir: 'listing-100k', files: 100_000 } as const;
 type ArchiveFormat = 'zip' | 'tar.gz';
 
 const MULTI_RANGES = Array.from({ length: 10 }, (_, i) => `${i * 1000}-${i * 1000 + 99}`);
@@ -483,6 +487,26 @@ async function ensureArchiveFixtures(): Promise<void> {
   await run('sh', ['-c', 'find "$@" -type f -exec cat {} + > /dev/null', 'sh', ...dirs], 120_000);
 }
 
+function listingFileName(index: number): string {
+  return `entry-${index}.txt`;
+}
+
+/**
+ * Writes the listing folder once (built under a temp name and renamed when
+ * complete; files of 0-96 bytes, so that sizes differ) and reuses it afterwards.
+ */
+function ensureListingFixture(): void {
+  const dir = path.join(FIXTURES, LISTING_FOLDER.dir);
+  if (existsSync(dir) && readdirSync(dir).length === LISTING_FOLDER.files) return;
+  process.stdout.write(`  writing ${LISTING_FOLDER.dir}/ (${LISTING_FOLDER.files.toLocaleString('en-US')} small files)\n`);
+  const partial = `${dir}.partial`;
+  rmSync(partial, { recursive: true, force: true });
+  mkdirSync(partial);
+  for (let i = 0; i < LISTING_FOLDER.files; i++) writeFileSync(path.join(partial, listingFileName(i)), 'x'.repeat(i % 97));
+  rmSync(dir, { recursive: true, force: true });
+  renameSync(partial, dir);
+}
+
 /** Reads every fixture once so that every server meets a warm page cache. */
 async function warmPageCache(): Promise<void> {
   const files = Object.keys(FILES).map((name) => path.join(FIXTURES, name));
@@ -721,7 +745,7 @@ async function downloads(server: Server, file: FixtureName, count: number, timeo
 
 // ---------------------------------------------------------------- results
 
-type Unit = 'req/s' | 'MB/s';
+type Unit = 'req/s' | 'MB/s' | 'ms/page';
 
 interface Row {
   server: ServerName;
@@ -1196,6 +1220,146 @@ async function archiveScenario(id: string, folder: ArchiveFolder, format: Archiv
   }
 }
 
+interface ListingPageRun {
+  status: number;
+  ms: number;
+  entries: number;
+  total: number | null;
+  nextCursor: string | null;
+  names: string[];
+}
+
+/** One listing page fetched from this process (on CPU 1): its status, time to the whole body, and what it held. */
+async function fetchListingPage(server: Server, token: string, query: string): Promise<ListingPageRun> {
+  const started = process.hrtime.bigint();
+  const response = await fetch(`http://${HOST}:${server.port}/api/list?${query}`, { headers: { Authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(60_000) });
+  const text = await response.text();
+  const ms = Number(process.hrtime.bigint() - started) / 1e6;
+  if (response.status !== 200) return { status: response.status, ms, entries: 0, total: null, nextCursor: null, names: [] };
+  const body = JSON.parse(text) as { entries: Array<{ name: string }>; total: number; next_cursor: string | null };
+  return { status: 200, ms, entries: body.entries.length, total: body.total, nextCursor: body.next_cursor, names: body.entries.map((entry) => entry.name) };
+}
+
+/**
+ * Listing a folder of 100,000 files from a fresh filegate: the first page
+ * of 100 by name (only the page's entries are statted), the page after it
+ * (through its cursor), the first page by modification time (every entry
+ * statted) and a page of 1,000; each the median of 5 runs after a warm-up,
+ * with the peak RSS over all of them and what they add to the idle RSS.
+ * Then a walk through every page of 1,000, checked to show each entry once.
+ */
+async function listingScenario(): Promise<void> {
+  const files = LISTING_FOLDER.files;
+  const title = `listing a folder of ${files.toLocaleString('en-US')} files, time per page (filegate; no peer serves listings)`;
+  const scenario: Scenario = { id: '9', title, unit: 'ms/page', rows: [] };
+  scenarios.push(scenario);
+  if (!SERVERS.includes('filegate')) return;
+  const label = '9. listing, filegate';
+  process.stdout.write('  9. listing ... ');
+  await checkBackground(label);
+  const server = await startServer('filegate');
+  const token = await new SignJWT({ scope: 'files:list' })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject('bench')
+    .setIssuedAt()
+    .setExpirationTime('2h')
+    .sign(createSecretKey(Buffer.from(SECRET)));
+  const sampler = new RssSampler(server.pid);
+  const idle = sampler.sample();
+  const row: Row = { server: 'filegate', value: null, p99ms: null, peakRssMiB: null, idleRssMiB: mib(idle), filegateRatio: null };
+  const logBefore = logLines(server).length;
+  const folder = `path=${encodeURIComponent(LISTING_FOLDER.dir)}`;
+  const runs = 5;
+  try {
+    const first = await fetchListingPage(server, token, `${folder}&limit=100`);
+    if (first.status !== 200 || first.total !== files || first.entries !== 100 || first.nextCursor === null) {
+      row.note = `the first page answered ${first.status} with ${first.entries} entries of ${first.total}`;
+      observations.push(`${label}: ${row.note}`);
+      process.stdout.write(`${row.note}: not measured\n`);
+      return;
+    }
+    const cases: Array<[string, string]> = [
+      ['first page of 100, by name', `${folder}&limit=100`],
+      ['next page of 100, by name (cursor)', `${folder}&limit=100&cursor=${encodeURIComponent(first.nextCursor)}`],
+      ['first page of 100, by modified (every entry statted)', `${folder}&limit=100&sort=modified&order=desc`],
+      ['first page of 1,000, by name', `${folder}&limit=1000`],
+    ];
+    sampler.start();
+    const cpu = new CpuWindow(server.pid);
+    const medians: Record<string, number> = {};
+    const bad: string[] = [];
+    for (const [what, query] of cases) {
+      await fetchListingPage(server, token, query);
+      const times: number[] = [];
+      for (let i = 0; i < runs; i++) {
+        const run = await fetchListingPage(server, token, query);
+        if (run.status !== 200 || run.total !== files) bad.push(`${what}: ${run.status}, total ${run.total}`);
+        times.push(run.ms);
+      }
+      medians[what] = median(times);
+    }
+    const pagesPeakKiB = sampler.peak;
+    // Every page of 1,000, following the cursors: each entry exactly once.
+    const walkStarted = process.hrtime.bigint();
+    const seen = new Set<string>();
+    let shown = 0;
+    let pages = 0;
+    let cursor: string | null = null;
+    do {
+      const page: ListingPageRun = await fetchListingPage(server, token, `${folder}&limit=1000${cursor === null ? '' : `&cursor=${encodeURIComponent(cursor)}`}`);
+      if (page.status !== 200) {
+        bad.push(`walk page ${pages + 1}: ${page.status}`);
+        break;
+      }
+      for (const name of page.names) seen.add(name);
+      shown += page.entries;
+      pages += 1;
+      cursor = page.nextCursor;
+    } while (cursor !== null && pages < 1000);
+    const walkSeconds = Number(process.hrtime.bigint() - walkStarted) / 1e9;
+    if (seen.size !== files || shown !== files) bad.push(`the walk showed ${shown} entries, ${seen.size} distinct, of ${files}`);
+    const usage = cpu.end();
+    row.peakRssMiB = mib(sampler.stop());
+    noteContention(label, usage);
+    row.cpu = `${usage.serverPct}% / ${usage.cpu1Pct}%`;
+    row.value = medians[cases[0]![0]]!;
+    row.extra = {
+      runs,
+      medianMs: medians,
+      walk: { pages, entries: shown, distinct: seen.size, seconds: walkSeconds },
+      /** What the measured pages added to the idle RSS at their peak, and what was added at the peak of the walk. */
+      rssAddedMiB: mib(pagesPeakKiB - (idle ?? 0)),
+      walkRssAddedMiB: mib(sampler.peak - (idle ?? 0)),
+    };
+    const notes = [
+      `next page ${fmtMs(medians[cases[1]![0]])}`,
+      `by modified ${fmtMs(medians[cases[2]![0]])}`,
+      `1,000 per page ${fmtMs(medians[cases[3]![0]])}`,
+      `walk of ${pages} pages ${walkSeconds.toFixed(1)} s`,
+      `idle ${row.idleRssMiB} MiB`,
+      `pages add ${row.extra.rssAddedMiB} MiB, the walk ${row.extra.walkRssAddedMiB} MiB`,
+    ];
+    if (bad.length > 0) {
+      notes.push(`${bad.length} problems (first: ${bad[0]})`);
+      observations.push(`${label}: ${bad.join('; ')}`);
+    }
+    row.note = notes.join('; ');
+    process.stdout.write(
+      `${cases.map(([what]) => `${what} ${fmtMs(medians[what])}`).join(', ')}; walk of ${pages} pages of 1,000 in ${walkSeconds.toFixed(1)} s (${seen.size} distinct entries); ` +
+        `RSS idle ${row.idleRssMiB} MiB, peak ${mib(pagesPeakKiB)} MiB over the pages, ${row.peakRssMiB} MiB with the walk\n`,
+    );
+  } finally {
+    sampler.stop();
+    const died = await stopServer(server);
+    if (died) {
+      row.note = [row.note, died].filter(Boolean).join('; ');
+      observations.push(`${label}: ${died}\n${tail(server.logFile)}`);
+    }
+    noteProblems(title, server, row, logBefore);
+    scenario.rows.push(row);
+  }
+}
+
 // ---------------------------------------------------------------- report
 
 function fmt(value: number | null | undefined): string {
@@ -1435,6 +1599,12 @@ async function main(): Promise<void> {
     const { files, size } = ARCHIVE_FOLDERS.big;
     process.stdout.write(`\n8. ZIP of a folder of ${formatBytes(files * size)} (${files} files of ${formatBytes(size)}) from filegate (curl)\n`);
     await archiveScenario('8', ARCHIVE_FOLDERS.big, 'zip', 3);
+  }
+  if (want(9)) {
+    process.stdout.write(`\n9. listing a folder of ${LISTING_FOLDER.files.toLocaleString('en-US')} files from filegate\n`);
+    if (!SERVERS.includes('filegate')) process.stdout.write('  filegate only, not among --servers: skipped\n');
+    else ensureListingFixture();
+    await listingScenario();
   }
 
   const seconds = Math.round((Date.now() - started) / 1000);

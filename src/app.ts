@@ -2,6 +2,8 @@
 
 import Router from '@koa/router';
 import Koa from 'koa';
+import { compileRouteAliases } from './aliases/alias-rules.js';
+import { mountRouteAliases } from './aliases/mount-route-aliases.js';
 import { createAuthenticate, createAuthenticateOrSigned } from './auth/authenticate.js';
 import { createTokenVerifier } from './auth/verify-token.js';
 import type { Config } from './config/schema.js';
@@ -21,6 +23,7 @@ import { createPackageDownloadRoute, createPackageRoute, createPackageStatusRout
 import { newBoundary } from './transfer/send-transfer.js';
 import { createDownloadRoute } from './routes/download.js';
 import { createReadyz, healthz } from './routes/health.js';
+import { createListingOptions, createListRoute, serveListing } from './routes/list.js';
 import { createMetricsRoute } from './routes/metrics.js';
 import { createSignRoute, type BaseUrlOf } from './routes/sign.js';
 import { UrlSigner } from './signing/url-signer.js';
@@ -106,6 +109,24 @@ export async function createApp(config: Config, { logger }: AppDependencies): Pr
   router.get('/api/packages/:id', authenticate, ...limited, createPackageStatusRoute(packages, signPackageUrl));
   router.get('/api/packages/:id/download', authenticatePackageDownload, ...transfer, createPackageDownloadRoute(packages, packageFiles, transferOptions));
   router.post('/api/sign', authenticate, ...limited, createSignRoute(layers, signer, baseUrlOf));
+  // One set of listing options for the route and the aliases: the cursor key may be random per process.
+  const listing = createListingOptions(config);
+  router.get('/api/list', authenticate, ...limited, createListRoute(layers, listing));
+  // Route aliases from config, checked when the config was loaded; each hands over to the code above.
+  mountRouteAliases(router, compileRouteAliases(config.routes, Object.keys(config.layers)).aliases, {
+    config,
+    layers,
+    logger,
+    packages,
+    signer,
+    baseUrlOf,
+    signPackageUrl,
+    transferOptions,
+    authenticate,
+    limited,
+    transfer,
+    serveListing: (ctx, layer, folder, prefix) => serveListing(ctx, layer, folder, prefix, listing),
+  });
 
   const koa = new Koa();
   koa.silent = true;

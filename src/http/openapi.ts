@@ -10,6 +10,7 @@ import { ERROR_STATUS, type ErrorCode } from '../errors.js';
 import type { PackageStatus } from '../packages/package-store.js';
 import { archiveBodySchema, archiveQuerySchema } from '../routes/archive.js';
 import { downloadQuerySchema } from '../routes/download.js';
+import { DEFAULT_LIMIT, listQuerySchema, listResponseSchema, listTypeSchema, MAX_LIMIT } from '../routes/list.js';
 import { signBodySchema, signResponseSchema } from '../routes/sign.js';
 import { SIGNATURE_PARAMETERS } from '../signing/url-signer.js';
 
@@ -111,7 +112,7 @@ const HEADERS: Record<string, Json> = {
   'X-Request-Id': { description: 'The request id, on every response: the caller\'s own when it is short and plain, else a new one. Quote it when reporting a problem.', schema: { type: 'string' } },
   ETag: { description: 'A strong validator of the file\'s version.', schema: { type: 'string' } },
   'Last-Modified': { description: 'The file\'s modification time (HTTP-date).', schema: { type: 'string' } },
-  'Cache-Control': { description: 'transfer.cacheControl for files (default `private, no-cache`: revalidate with the ETag); `no-store` for archives and errors.', schema: { type: 'string' } },
+  'Cache-Control': { description: 'transfer.cacheControl for files (default `private, no-cache`: revalidate with the ETag); `no-store` for listings, archives and errors.', schema: { type: 'string' } },
   'Content-Disposition': { description: '`attachment` (or `inline` for passive types when asked) with an ASCII `filename` and a UTF-8 `filename*` (RFC 6266, RFC 8187).', schema: { type: 'string' } },
   'Content-Length': { schema: { type: 'integer', minimum: 0 } },
   'Content-Range': { description: '`bytes first-last/size` on a single-range 206; `bytes */size` on a 416.', schema: { type: 'string' } },
@@ -310,6 +311,43 @@ export function createOpenApiDocument(config: Config): object {
     ],
   };
 
+  const listing: OperationSpec = {
+    operationId: 'getList',
+    summary: 'List a folder',
+    description:
+      'One page of the entries of the folder `path` in layer `fstype`, for file browsers: files and folders only, with ready relative links ' +
+      '(`download_url`, `list_url`) to use with the same token. Left out, as a download would refuse or not find them: hidden entries (unless the layer ' +
+      'has `hidden: "allow"`), symlinks that leave the root or that `symlinks: "deny"` refuses, FIFOs, sockets and devices, names that cannot be ' +
+      'asked for (not UTF-8, control characters, backslashes), files of a type the layer does not serve, and entries outside the token\'s `paths` ' +
+      '(a token limited to `users/42` may list `users` and sees only `42`). Follow `next_cursor` for the next page with the other parameters unchanged: ' +
+      'each entry comes once, also while the folder changes. A path that is a file is 403 NOT_A_FILE.',
+    tag: 'files',
+    scopes: ['files:list'],
+    parameters: [
+      ...toQueryParameters(listQuerySchema, {
+        path: 'The folder, relative to the layer root, folders separated by "/"; the layer root when absent or "/".',
+        fstype: 'The layer to read from; the default layer when absent.',
+        q: 'Keep the names holding this text, case-insensitively (files and folders).',
+        sort: 'The sort key; names sort naturally ("file2" before "file10", case aside), and ties on size or time by name.',
+        order: '`desc` reverses the order; folders stay first unless `dirs` is `mixed`.',
+        dirs: '`first`: every folder before every file; `mixed`: sorted together (a folder has no size, and sorts as smaller than any file).',
+        limit: `The most entries on the page: a whole number from 1 to ${MAX_LIMIT}; ${DEFAULT_LIMIT} when absent.`,
+        cursor: 'The `next_cursor` of the previous page, as given. A changed cursor, or one from a listing with another path, fstype, sort, order, dirs, type or q, is 400.',
+      }),
+      {
+        name: 'type',
+        in: 'query',
+        required: false,
+        description: 'Keep the files of these categories (folders stay, to walk into); repeat the parameter or separate categories with commas.',
+        style: 'form',
+        explode: true,
+        schema: toOpenApiSchema(listTypeSchema),
+      },
+    ],
+    responses: { 200: { description: 'One page of the listing.', headers: headers('Cache-Control'), content: jsonContent(ref('schemas', 'Listing')) } },
+    errors: ['BAD_REQUEST', 'UNKNOWN_FSTYPE', 'FORBIDDEN', 'FSTYPE_UNAVAILABLE', 'PATH_NOT_ALLOWED', 'NOT_FOUND', 'NOT_A_FILE', 'NOT_READABLE', 'UNAVAILABLE'],
+  };
+
   const archiveResponse: Json = {
     description: 'The archive, streamed as it is built; its size is not known in advance.',
     headers: headers('Content-Disposition', 'Accept-Ranges', 'Cache-Control', 'X-Archive-Entries', 'X-Archive-Skipped', 'Content-Security-Policy', 'X-Content-Type-Options'),
@@ -470,13 +508,14 @@ export function createOpenApiDocument(config: Config): object {
     },
     servers: [{ url: '/' }],
     tags: [
-      { name: 'files', description: 'Downloads and signed URLs.' },
+      { name: 'files', description: 'Downloads, listings and signed URLs.' },
       { name: 'archives', description: 'Streamed ZIP and tar.gz archives.' },
       { name: 'packages', description: 'Archives built in the background.' },
       { name: 'operations', description: 'Probes, metrics and this document; no token needed.' },
     ],
     paths: {
       '/api/download': getAndHead(download, allowQueryToken),
+      '/api/list': getAndHead(listing, allowQueryToken),
       '/api/archive': { ...getAndHead(archiveGet, allowQueryToken), post: toOperation(archivePost, 'post', allowQueryToken) },
       '/api/packages': { post: toOperation(packageCreate, 'post', allowQueryToken) },
       '/api/packages/{id}': getAndHead(packageStatus, allowQueryToken),
@@ -495,6 +534,7 @@ export function createOpenApiDocument(config: Config): object {
         PackageView: PACKAGE_VIEW_SCHEMA,
         SignRequest: toOpenApiSchema(signBodySchema),
         SignResponse: toOpenApiSchema(signResponseSchema, 'output'),
+        Listing: toOpenApiSchema(listResponseSchema, 'output'),
       },
       parameters: { ...TRANSFER_HEADER_PARAMETERS, RequestId: REQUEST_ID_PARAMETER },
       headers: HEADERS,

@@ -47,6 +47,39 @@ export interface OpenFile {
   close(): void;
 }
 
+/** One entry of a folder as the folder itself records it: nothing statted, no symlink followed. */
+export interface FolderEntry {
+  /** The entry's name: valid UTF-8, one segment. */
+  readonly name: string;
+  /** The kind the folder records for it; a symlink is "symlink" until `open` follows it. */
+  readonly kind: EntryKind;
+}
+
+/** A folder opened for reading its entries; the caller must `close()` it exactly once, whatever happens. */
+export interface OpenFolder {
+  /** The path as requested. */
+  readonly path: LayerPath;
+  /** The real path's segments below the layer root (differs from `path` when a symlink was followed). */
+  readonly realSegments: readonly string[];
+  readonly stat: FileStat;
+  /**
+   * The entries in batches, streamed in the file system's order, so memory
+   * stays small whatever the folder's size; iterate once. Names that cannot
+   * be addressed (not valid UTF-8) and hidden names the layer would not
+   * serve (any, unless `hidden: "allow"`) are left out; every other entry is
+   * still subject to `open`'s checks when it is opened.
+   */
+  entries(): AsyncIterable<readonly FolderEntry[]>;
+  /**
+   * The kind, size and time of the entry `name` of this folder, without
+   * following a symlink (statted by path inside the folder's real path);
+   * null when it is gone or cannot be statted.
+   */
+  statEntry(name: string): Promise<FileStat | null>;
+  /** Releases the folder; later calls do nothing. */
+  close(): void;
+}
+
 export interface Layer {
   readonly name: string;
   readonly policy: FilePolicy;
@@ -66,6 +99,12 @@ export interface Layer {
    * `open`, which checks it again.
    */
   listNames(target: LayerPath): Promise<{ names: string[]; unreadable: number }>;
+  /**
+   * Opens the folder at `target` for reading its entries, after the checks
+   * of `open`; NOT_A_FILE when it is not a folder. The entries are read
+   * through the descriptor that was checked, not by path again.
+   */
+  openFolder(target: LayerPath): Promise<OpenFolder>;
   /** True when the layer's root can be reached now. */
   isReachable(): Promise<boolean>;
 }

@@ -12,6 +12,9 @@ import { pumpPieces, type BufferPool, type PositionalRead } from './descriptor-p
 import { DescriptorStream } from './descriptor-stream.js';
 import { inlineIo, threadPoolIo, type FileIo } from './file-io.js';
 import type { BodyPiece, FileStat, Layer, OpenFile } from './layer.js';
+import type { FolderEntry, OpenFolder } from './layer.js';
+import { isHiddenPath } from '../paths/layer-path.js';
+import type { HiddenMode } from '../paths/confinement.js';
 
 // Read-only, no-follow (a final symlink is refused by the kernel and then
 // resolved deliberately), non-blocking (opening a FIFO with no writer
@@ -23,6 +26,10 @@ const OPEN_FOLLOW = O_RDONLY | O_NONBLOCK;
 // On Linux the kernel names an open descriptor's real path in /proc; elsewhere
 // the path is resolved again (a smaller window, but still after the open).
 const HAS_PROC_FD = fs.existsSync('/proc/self/fd');
+
+// Folder entries read per system call and handed over at once: few calls and
+// few hand-offs for a big folder, little memory whatever its size.
+const FOLDER_BATCH = 1024;
 
 /** The kind of an entry from its stat. */
 export function kindOf(stat: fs.Stats): EntryKind {
@@ -106,7 +113,10 @@ export class OsLayer implements Layer {
       checkIsFolder(folder.stat.kind, target.text);
       // Listed by path once the descriptor has proven where it leads; a swap in
       // between can only yield names, and each is opened and checked again.
-      const raw = await fs.promises.readdir(path.join(this.rootReal!, ...folder.realSegments), { encoding: 'buffer' });
+      const raw = await fs.promises.readdir(path.join(this.rootReal!, ...folder.realSegments), { encoding: 'buffer' }).catch((error: unknown) => {
+        if (isOutOfDescriptors(error)) failOutOfDescriptors(error);
+        throw error;
+      });
       const names: string[] = [];
       let unreadable = 0;
       for (const name of raw) {
@@ -119,6 +129,26 @@ export class OsLayer implements Layer {
       return { names: names.sort(), unreadable };
     } finally {
       folder.close();
+    }
+  }
+
+  async openFolder(target: LayerPath): Promise<OpenFolder> {
+    const folder = (await this.open(target)) as OsOpenFile;
+    try {
+      checkIsFolder(folder.stat.kind, target.text);
+      const realPath = path.join(this.rootReal!, ...folder.realSegments);
+      // Names are read through the checked descriptor itself (/proc/self/fd/N on
+      // Linux), so a folder swapped in since the open cannot be listed in its
+      // place; as latin1, one character per byte, so no byte is lost before
+      // the UTF-8 check.
+      const dir = await fs.promises.opendir(folder.pathThroughDescriptor(realPath), { encoding: 'latin1', bufferSize: FOLDER_BATCH }).catch((error: unknown) => {
+        if (isOutOfDescriptors(error)) failOutOfDescriptors(error);
+        throw error;
+      });
+      return new OsOpenFolder(folder, dir, realPath, this.pathPolicy.hidden, this.io === inlineIo);
+    } catch (error) {
+      folder.close();
+      throw error;
     }
   }
 
@@ -168,10 +198,7 @@ export class OsLayer implements Layer {
         fail('BAD_REQUEST', `${shown} is too long for the file system`);
       case 'EMFILE':
       case 'ENFILE':
-        fail('UNAVAILABLE', 'the service is out of file descriptors; try again shortly', {
-          headers: { 'Retry-After': '1' },
-          cause: error,
-        });
+        failOutOfDescriptors(error);
       default:
         throw new FilegateError('INTERNAL', 'the file could not be opened', { cause: error });
     }
@@ -244,6 +271,105 @@ class OsOpenFile implements OpenFile {
     this.closed = true;
     this.io.close(this.fd);
   }
+
+  /** A path that reaches this very descriptor's file (Linux: /proc/self/fd/N), or `fallback` where the kernel names none. */
+  pathThroughDescriptor(fallback: string): string {
+    return HAS_PROC_FD ? `/proc/self/fd/${this.fd}` : fallback;
+  }
+}
+
+
+class OsOpenFolder implements OpenFolder {
+  private closed = false;
+
+  constructor(
+    private readonly folder: OsOpenFile,
+    private readonly dir: fs.Dir,
+    /** The folder's real path, where entries are statted: Node has no fstatat. */
+    private readonly realPath: string,
+    private readonly hidden: HiddenMode,
+    private readonly inline: boolean,
+  ) {}
+
+  get path(): LayerPath {
+    return this.folder.path;
+  }
+
+  get realSegments(): readonly string[] {
+    return this.folder.realSegments;
+  }
+
+  get stat(): FileStat {
+    return this.folder.stat;
+  }
+
+  async *entries(): AsyncGenerator<readonly FolderEntry[]> {
+    let done = false;
+    while (!done) {
+      const batch: FolderEntry[] = [];
+      for (let read = 0; read < FOLDER_BATCH; read += 1) {
+        // Inline, an entry comes from Node's buffer, or one getdents call refills it;
+        // on the thread pool, each entry is a promise.
+        const entry = this.inline ? this.dir.readSync() : await this.dir.read();
+        if (entry === null) {
+          done = true;
+          break;
+        }
+        const name = toUtf8Name(entry.name);
+        // What open would refuse by the name alone: NOT_FOUND under "ignore", PATH_NOT_ALLOWED under "deny".
+        if (name === null || (this.hidden !== 'allow' && isHiddenPath([name]))) continue;
+        batch.push({ name, kind: kindOfEntry(entry) });
+      }
+      if (batch.length > 0) yield batch;
+      // Read inline, a big folder must still let other requests run between batches.
+      if (this.inline && !done) await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+  }
+
+  async statEntry(name: string): Promise<FileStat | null> {
+    if (name === '' || name === '.' || name === '..' || name.includes('/')) return null;
+    // One plain segment, so joined as text: path.join's normalising costs more than the stat on a big folder.
+    const at = `${this.realPath}/${name}`;
+    try {
+      const stat = this.inline ? fs.lstatSync(at, { throwIfNoEntry: false }) : await fs.promises.lstat(at);
+      return stat === undefined ? null : toFileStat(stat);
+    } catch (error) {
+      if (isOutOfDescriptors(error)) failOutOfDescriptors(error);
+      return null;
+    }
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    // Queued behind a read still in flight; a folder read to its end may be closed already.
+    this.dir.close().catch(() => {});
+    this.folder.close();
+  }
+}
+
+// Names are read as latin1, one character per byte: an ASCII name is then already the name.
+const NON_ASCII = /[^\x00-\x7f]/;
+
+/** A folder entry's name from its bytes (as latin1), or null when they are not valid UTF-8: such a name cannot be addressed. */
+function toUtf8Name(bytes: string): string | null {
+  if (!NON_ASCII.test(bytes)) return bytes;
+  try {
+    return UTF8.decode(Buffer.from(bytes, 'latin1'));
+  } catch {
+    return null;
+  }
+}
+
+/** The kind of a folder entry as the folder records it (Node stats the entry where the file system records none). */
+function kindOfEntry(entry: fs.Dirent): EntryKind {
+  if (entry.isFile()) return 'file';
+  if (entry.isDirectory()) return 'directory';
+  if (entry.isSymbolicLink()) return 'symlink';
+  if (entry.isFIFO()) return 'fifo';
+  if (entry.isSocket()) return 'socket';
+  if (entry.isBlockDevice() || entry.isCharacterDevice()) return 'device';
+  return 'other';
 }
 
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
@@ -262,6 +388,20 @@ function withoutDeletedSuffix(named: string, stat: fs.Stats): string {
 
 function toFileStat(stat: fs.Stats): FileStat {
   return { kind: kindOf(stat), size: stat.size, mtimeMs: stat.mtimeMs, ino: stat.ino, dev: stat.dev };
+}
+
+/** True when the process (EMFILE) or the whole system (ENFILE) is out of file descriptors. */
+function isOutOfDescriptors(error: unknown): boolean {
+  const code = errnoOf(error);
+  return code === 'EMFILE' || code === 'ENFILE';
+}
+
+/**
+ * Raises UNAVAILABLE (503, `Retry-After: 1`) for a lack of descriptors: a
+ * passing state that transfers ending will clear, so the client may retry.
+ */
+function failOutOfDescriptors(cause: unknown): never {
+  fail('UNAVAILABLE', 'the service is out of file descriptors right now; retry in a second', { headers: { 'Retry-After': '1' }, cause });
 }
 
 function errnoOf(error: unknown): string | undefined {

@@ -16,6 +16,7 @@ import { createOpenApiDocument, createOpenApiRoute, OPENAPI_CACHE_CONTROL } from
 import type { PackageManifest } from '../../src/packages/package-store.js';
 import { archiveBodySchema, archiveQuerySchema } from '../../src/routes/archive.js';
 import { downloadQuerySchema } from '../../src/routes/download.js';
+import { listQuerySchema, listResponseSchema, listTypeSchema } from '../../src/routes/list.js';
 import { toPackageView } from '../../src/routes/packages.js';
 import { signBodySchema, signResponseSchema } from '../../src/routes/sign.js';
 import { SIGNATURE_PARAMETERS } from '../../src/signing/url-signer.js';
@@ -184,6 +185,7 @@ describe('createOpenApiDocument', () => {
 
     const endpoints: Array<[string, string]> = [
       ['get', '/api/download'], ['head', '/api/download'],
+      ['get', '/api/list'], ['head', '/api/list'],
       ['get', '/api/archive'], ['head', '/api/archive'], ['post', '/api/archive'],
       ['post', '/api/packages'],
       ['get', '/api/packages/{id}'], ['head', '/api/packages/{id}'],
@@ -332,6 +334,26 @@ describe('createOpenApiDocument', () => {
       for (const [name, property] of Object.entries(json.properties)) expect(parameters.get(name)!.schema, name).to.deep.equal(property);
       const body = zodJsonSchema(archiveBodySchema) as { properties: { paths: Json } };
       expect(parameters.get('path')).to.deep.include({ required: true, explode: true, schema: body.properties.paths });
+    });
+
+    it('the listing\'s query parameters are the zod schema\'s keys, each with its JSON Schema and required flag, plus the repeated "type"', () => {
+      const listing = document.paths['/api/list']!.get!;
+      const parameters = queryParameters(listing);
+      expect([...parameters.keys()]).to.have.members([...Object.keys(listQuerySchema.shape), 'type']);
+      const json = zodJsonSchema(listQuerySchema) as { properties: Record<string, Json>; required?: string[] };
+      for (const [name, property] of Object.entries(json.properties)) {
+        expect(parameters.get(name)!.schema, name).to.deep.equal(property);
+        expect(parameters.get(name)!.required, name).to.equal((json.required ?? []).includes(name));
+      }
+      expect(parameters.get('type')).to.deep.include({ required: false, explode: true, schema: withoutDialect(zodJsonSchema(listTypeSchema)) });
+      expect(listing.security[0]).to.deep.equal({ bearerAuth: ['files:list'] });
+    });
+
+    it('the listing answers the zod response schema\'s JSON Schema, and NOT_A_FILE for a path that is a file', () => {
+      expect(document.components.schemas.Listing).to.deep.equal(withoutDialect(zodJsonSchema(listResponseSchema, 'output')));
+      const { responses } = document.paths['/api/list']!.get!;
+      expect(responses['200']!.content!['application/json']!.schema).to.deep.equal({ $ref: '#/components/schemas/Listing' });
+      expect(codesOf(responses['403']!)).to.include('NOT_A_FILE');
     });
 
     it('the sign request body schema is the zod schema\'s JSON Schema', () => {
