@@ -1546,7 +1546,13 @@ async function main(): Promise<void> {
   TMP = mkdtempSync(path.join(BENCH_DIR, 'run-'));
   writeFileSync(path.join(TMP, 'report.lua'), WRK_SCRIPT);
   // archive.maxEntries: the 10,000-file folder is 10,001 entries with the folder itself.
-  const config = { layers: { OsFs: { maxFileSize: '2GB' } }, archive: { maxEntries: 20_000, maxBytes: '10GB' }, log: { level: 'warn' } };
+  // One subject drives every connection, as the peers have no per-client cap: the concurrency cap is off.
+  const config = {
+    layers: { OsFs: { maxFileSize: '2GB' } },
+    archive: { maxEntries: 20_000, maxBytes: '10GB' },
+    limits: { concurrentPerSubject: 0 },
+    log: { level: 'warn' },
+  };
   writeFileSync(path.join(TMP, 'filegate.json'), JSON.stringify(config, null, 2));
   TOKEN = await new SignJWT({ scope: 'files:read files:archive' })
     .setProtectedHeader({ alg: 'HS256' })
