@@ -5,6 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Middleware } from 'koa';
 import { z } from 'zod';
+import { compileRouteAliases, type CompiledAlias } from '../aliases/alias-rules.js';
 import type { Config, Scope } from '../config/schema.js';
 import { ERROR_STATUS, type ErrorCode } from '../errors.js';
 import type { PackageStatus } from '../packages/package-store.js';
@@ -15,7 +16,7 @@ import { signBodySchema, signResponseSchema } from '../routes/sign.js';
 import { SIGNATURE_PARAMETERS } from '../signing/url-signer.js';
 
 type Json = Record<string, unknown>;
-type Method = 'get' | 'head' | 'post';
+type Method = 'get' | 'head' | 'post' | 'put';
 
 /** How long clients and proxies may keep the document: it changes only when the service restarts with new code or config. */
 export const OPENAPI_CACHE_CONTROL = 'public, max-age=300';
@@ -526,6 +527,7 @@ export function createOpenApiDocument(config: Config): object {
       // With a port of its own (metrics.port), /metrics is not served here.
       ...(config.metrics.port === null ? { '/metrics': getAndHead(metrics, allowQueryToken) } : {}),
       '/openapi.json': getAndHead(openapi, allowQueryToken),
+      ...toAliasPaths(config, { download, listing, archive: archiveGet, sign, packageCreate }, allowQueryToken),
     },
     components: {
       schemas: {
@@ -544,6 +546,82 @@ export function createOpenApiDocument(config: Config): object {
       },
     },
   };
+}
+
+/** The built-in operations a route alias hands over to, whose answers it shares. */
+interface AliasTargets {
+  readonly download: OperationSpec;
+  readonly listing: OperationSpec;
+  readonly archive: OperationSpec;
+  readonly sign: OperationSpec;
+  readonly packageCreate: OperationSpec;
+}
+
+/**
+ * The path items of the configured route aliases: each with its path
+ * parameters (and their enum or pattern), the query parameters its action
+ * takes, the scope and the answers of the endpoint it hands over to, plus
+ * the 400 of a refused parameter and, where it applies, 409 NOT_READY.
+ */
+function toAliasPaths(config: Config, targets: AliasTargets, allowQueryToken: boolean): Record<string, Json> {
+  const { aliases } = compileRouteAliases(config.routes, Object.keys(config.layers));
+  const items: Record<string, Json> = {};
+  aliases.forEach((alias, index) => {
+    const path = alias.config.path.replace(/:([A-Za-z_][A-Za-z0-9_]*)/g, '{$1}');
+    const spec = toAliasOperation(alias, index, targets);
+    const method = alias.method.toLowerCase() as Method;
+    const operations = method === 'get' ? getAndHead(spec, allowQueryToken) : { [method]: toOperation(spec, method, allowQueryToken) };
+    items[path] = { ...(items[path] ?? {}), ...operations };
+  });
+  return items;
+}
+
+/** One alias's operation: the target endpoint's, with the alias's path parameters, scope and extra errors. */
+function toAliasOperation(alias: CompiledAlias, index: number, targets: AliasTargets): OperationSpec {
+  const pathParameters = alias.params.map((name) => {
+    const rule = alias.rules.get(name);
+    const schema: Json = { type: 'string', minLength: 1, maxLength: 255 };
+    if (rule?.enum) schema.enum = [...rule.enum];
+    if (rule?.pattern) schema.pattern = rule.pattern.source;
+    return { name, in: 'path', required: true, description: 'One path segment: never empty, "." or "..", no "/".', schema };
+  });
+  const id = `${alias.method.toLowerCase()}Alias${index}`;
+  const base = { operationId: id, summary: `Route alias ${alias.config.path}`, description: `A route alias (routes.${index}) of action "${alias.action}".`, scopes: [alias.scope] };
+  const notReady: ErrorCode[] = alias.action === 'presign' || alias.config.missing === 'conflict' ? ['NOT_READY'] : [];
+  // The query parameters the alias fills in itself are not the caller's.
+  const queryWithout = (spec: OperationSpec, names: readonly string[]) => (spec.parameters ?? []).filter((parameter) => !(parameter.in === 'query' && names.includes(parameter.name as string)));
+  switch (alias.action) {
+    case 'filepath':
+      return { ...targets.download, ...base, signed: false, parameters: [...pathParameters, ...queryWithout(targets.download, ['filepath', 'fstype', ...SIGNATURE_PARAMETERS])], errors: [...targets.download.errors, ...notReady] };
+    case 'list':
+      return { ...targets.listing, ...base, parameters: [...pathParameters, ...queryWithout(targets.listing, ['path', 'fstype'])] };
+    case 'archive':
+      return { ...targets.archive, ...base, parameters: pathParameters };
+    case 'presign': {
+      const { requestBody: _none, ...sign } = targets.sign;
+      return { ...sign, ...base, parameters: pathParameters, errors: [...targets.sign.errors, ...notReady] };
+    }
+    case 'package': {
+      const lists = Object.fromEntries([...alias.lists.keys()].map((name) => [name, { type: 'array', items: { type: 'string', minLength: 1, maxLength: 255 } }]));
+      return {
+        ...targets.packageCreate,
+        ...base,
+        parameters: pathParameters,
+        requestBody: { required: true, content: jsonContent({ type: 'object', properties: lists, additionalProperties: false, minProperties: 1 }) },
+        responses: {
+          202: {
+            description: 'Accepted: the package, pending, and its signed download URL (409 NOT_READY until it is built; null when signed URLs are off).',
+            headers: headers('Location', 'Cache-Control'),
+            content: jsonContent({
+              type: 'object',
+              properties: { id: { type: 'string', format: 'uuid' }, status: { type: 'string' }, signed_url: { type: ['string', 'null'] } },
+              required: ['id', 'status', 'signed_url'],
+            }),
+          },
+        },
+      };
+    }
+  }
 }
 
 /**

@@ -183,6 +183,38 @@ describe('createOpenApiDocument', () => {
       expect(missing).to.deep.equal([]);
     });
 
+    describe('route aliases, in each example deployment of config/examples/', () => {
+      for (const name of ['image-analysis', 'media-library', 'image-processing', 'insights-packages']) {
+        it(`${name}: every alias documented with its path parameters, and the document valid`, async () => {
+          const example = JSON.parse(readFileSync(path.join(REPO, 'config', 'examples', `${name}.json`), 'utf8')) as { routes: unknown[]; signing?: unknown };
+          const aliased = await startTestServer({ layers: { OsFs: { root: root.dir } }, routes: example.routes as never });
+          try {
+            const built = createOpenApiDocument(aliased.config) as OpenApiDocument;
+            const missing = routesOf(aliased).filter(([route, method]) => built.paths[route]?.[method] === undefined).map(([route, method]) => `${method.toUpperCase()} ${route}`);
+            expect(missing).to.deep.equal([]);
+            for (const alias of aliased.config.routes) {
+              const route = alias.path.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
+              const operation = built.paths[route]![(alias.method ?? (alias.package ? 'POST' : 'GET')).toLowerCase()] as { parameters: Parameter[] };
+              const inPath = operation.parameters.filter((parameter) => parameter.in === 'path').map((parameter) => parameter.name);
+              expect(inPath).to.deep.equal([...alias.path.matchAll(/:([A-Za-z0-9_]+)/g)].map((match) => match[1]));
+            }
+            const result = await new Validator().validate(structuredClone(built) as unknown as Json);
+            expect(result.valid, `validation errors: ${JSON.stringify(result.errors, null, 2)}`).to.equal(true);
+          } finally {
+            await aliased.close();
+          }
+        });
+      }
+
+      it('an enum rule becomes the parameter\'s enum', async () => {
+        const built = createOpenApiDocument(
+          configSchema.parse({ layers: { OsFs: { root: root.dir } }, auth: { secret: TEST_SECRET }, routes: [{ path: '/img/:type', filepath: 'i/{type}.png', params: { type: ['a', 'b'] } }] }),
+        ) as OpenApiDocument;
+        const operation = built.paths['/img/{type}']!.get as { parameters: Parameter[] };
+        expect(operation.parameters.find((parameter) => parameter.name === 'type')?.schema?.enum).to.deep.equal(['a', 'b']);
+      });
+    });
+
     const endpoints: Array<[string, string]> = [
       ['get', '/api/download'], ['head', '/api/download'],
       ['get', '/api/list'], ['head', '/api/list'],
