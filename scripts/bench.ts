@@ -794,6 +794,18 @@ function noteProblems(scenarioTitle: string, server: Server, row: Row, before: n
   if (parts.length > 0) observations.push(`${scenarioTitle}, ${SERVER_LABELS[server.name]}: ${parts.join('; ')}`);
 }
 
+/** Ends a filegate-only scenario's run: stops the sampler and the server, notes a server that died or logged problems, and files the row. */
+async function finishRow(server: Server, sampler: RssSampler, row: Row, title: string, label: string, logBefore: number, rows: Row[]): Promise<void> {
+  sampler.stop();
+  const died = await stopServer(server);
+  if (died) {
+    row.note = [row.note, died].filter(Boolean).join('; ');
+    observations.push(`${label}: ${died}\n${tail(server.logFile)}`);
+  }
+  noteProblems(title, server, row, logBefore);
+  rows.push(row);
+}
+
 // ---------------------------------------------------------------- scenarios
 
 /** A keep-alive load scenario on every server: req/s (or MB/s), p99, peak RSS. */
@@ -1008,14 +1020,7 @@ async function concurrentScenario(): Promise<void> {
     if (ok !== all.length) row.note = `${all.length - ok} of 100 downloads incomplete or not 200 (${JSON.stringify(statuses)})`;
     process.stdout.write(`${ok}/100 complete, ${fmt(row.value)} MB/s in all, peak RSS ${row.peakRssMiB} MiB\n`);
   } finally {
-    sampler.stop();
-    const died = await stopServer(server);
-    if (died) {
-      row.note = [row.note, died].filter(Boolean).join('; ');
-      observations.push(`100 downloads at once, filegate: ${died}\n${tail(server.logFile)}`);
-    }
-    noteProblems(scenario.title, server, row, logBefore);
-    scenario.rows.push(row);
+    await finishRow(server, sampler, row, scenario.title, '100 downloads at once, filegate', logBefore, scenario.rows);
   }
 }
 
@@ -1209,14 +1214,7 @@ async function archiveScenario(id: string, folder: ArchiveFolder, format: Archiv
         `adds ${added.join('/')} MiB, grows ${growth.join('/')} MiB during the transfer\n`,
     );
   } finally {
-    sampler.stop();
-    const died = await stopServer(server);
-    if (died) {
-      row.note = [row.note, died].filter(Boolean).join('; ');
-      observations.push(`${label}: ${died}\n${tail(server.logFile)}`);
-    }
-    noteProblems(title, server, row, logBefore);
-    scenario.rows.push(row);
+    await finishRow(server, sampler, row, title, label, logBefore, scenario.rows);
   }
 }
 
@@ -1349,14 +1347,7 @@ async function listingScenario(): Promise<void> {
         `RSS idle ${row.idleRssMiB} MiB, peak ${mib(pagesPeakKiB)} MiB over the pages, ${row.peakRssMiB} MiB with the walk\n`,
     );
   } finally {
-    sampler.stop();
-    const died = await stopServer(server);
-    if (died) {
-      row.note = [row.note, died].filter(Boolean).join('; ');
-      observations.push(`${label}: ${died}\n${tail(server.logFile)}`);
-    }
-    noteProblems(title, server, row, logBefore);
-    scenario.rows.push(row);
+    await finishRow(server, sampler, row, title, label, logBefore, scenario.rows);
   }
 }
 

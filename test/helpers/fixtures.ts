@@ -1,7 +1,7 @@
 // Builds fixture trees in temp folders, in code.
 
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -44,4 +44,17 @@ export function tempDir(prefix = 'filegate-test-'): TempDir {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** How many of this process's descriptors are open on `file` (the in-process server's included). */
+export function descriptorsOn(file: string): number {
+  let count = 0;
+  for (const fd of readdirSync('/proc/self/fd')) {
+    try {
+      if (readlinkSync(`/proc/self/fd/${fd}`) === file) count += 1;
+    } catch {
+      // closed between the listing and the readlink
+    }
+  }
+  return count;
 }

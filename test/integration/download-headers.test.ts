@@ -2,10 +2,10 @@
 
 import { expect } from 'chai';
 import http from 'node:http';
-import { mkdirSync, readdirSync, readlinkSync, rmSync, truncateSync } from 'node:fs';
+import { mkdirSync, rmSync, truncateSync } from 'node:fs';
 import path from 'node:path';
 import { expectError, expectFileHeaders } from '../helpers/assertions.js';
-import { tempDir, type TempDir } from '../helpers/fixtures.js';
+import { descriptorsOn, tempDir, type TempDir } from '../helpers/fixtures.js';
 import { startTestServer, waitForAccessLine, type TestServer } from '../helpers/server.js';
 import { hsToken } from '../helpers/tokens.js';
 
@@ -25,19 +25,6 @@ const UNCOMPARED = new Set(['date', 'x-request-id', 'connection', 'keep-alive'])
 /** A response's headers that HEAD and GET must share. */
 function comparableHeaders(response: Response): Array<[string, string]> {
   return [...response.headers.entries()].filter(([name]) => !UNCOMPARED.has(name)).sort();
-}
-
-/** This process's descriptors (the server runs in it) that point at `file`. */
-function descriptorsOn(file: string): number {
-  let count = 0;
-  for (const fd of readdirSync('/proc/self/fd')) {
-    try {
-      if (readlinkSync(`/proc/self/fd/${fd}`) === file) count += 1;
-    } catch {
-      // closed while listing
-    }
-  }
-  return count;
 }
 
 describe('GET /api/download: headers', () => {

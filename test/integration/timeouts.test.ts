@@ -1,10 +1,10 @@
 // Server timeouts: slow headers, silent and stalled clients are cut near their timeout, keep-alive keeps its own.
 
 import { expect } from 'chai';
-import { readdirSync, readlinkSync, truncateSync } from 'node:fs';
+import { truncateSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
-import { tempDir, type TempDir } from '../helpers/fixtures.js';
+import { descriptorsOn, tempDir, type TempDir } from '../helpers/fixtures.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { hsToken } from '../helpers/tokens.js';
 
@@ -15,19 +15,6 @@ const KEEP_ALIVE_CLOSE = KEEP_ALIVE_TIMEOUT + 1000;
 const IDLE_TIMEOUT = 3000;
 // What a loaded 2-core machine may add to a timer before a socket is seen closing.
 const SLACK = 4000;
-
-/** How many of this process's descriptors are open on `file`. */
-function descriptorsOn(file: string): number {
-  let count = 0;
-  for (const fd of readdirSync('/proc/self/fd')) {
-    try {
-      if (readlinkSync(`/proc/self/fd/${fd}`) === file) count += 1;
-    } catch {
-      // closed between the listing and the readlink
-    }
-  }
-  return count;
-}
 
 async function waitUntil(what: string, predicate: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
