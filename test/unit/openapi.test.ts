@@ -175,6 +175,16 @@ describe('createOpenApiDocument', () => {
 
     after(() => server.close());
 
+    it('GET /openapi.json on the running service answers the document, with no token, and it validates', async () => {
+      const response = await fetch(`${server.url}/openapi.json`);
+      expect(response.status).to.equal(200);
+      expect(response.headers.get('content-type')).to.match(/^application\/json/);
+      const served = (await response.json()) as Json;
+      expect(served).to.deep.equal(JSON.parse(JSON.stringify(createOpenApiDocument(server.config))));
+      const result = await new Validator().validate(served);
+      expect(result.valid, `validation errors: ${JSON.stringify(result.errors, null, 2)}`).to.equal(true);
+    });
+
     it('documents every route the app serves, each method of it (a route added without documentation fails here)', () => {
       const routes = routesOf(server);
       expect(routes.length).to.be.greaterThan(0);
