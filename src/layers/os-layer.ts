@@ -88,11 +88,20 @@ export class OsLayer implements Layer {
   }
 
   async open(target: LayerPath): Promise<OpenFile> {
+    return this.openAs(target, 'file');
+  }
+
+  /**
+   * Opens `target` with every check; `wants` says what the caller needs, so
+   * an entry that cannot be opened is explained in the SPEC's order for it:
+   * a closed folder is NOT_A_FILE to a download, NOT_READABLE to a listing.
+   */
+  private async openAs(target: LayerPath, wants: 'file' | 'folder'): Promise<OsOpenFile> {
     const rootReal = await this.requireRoot();
     checkNoDotSegments(target);
     checkHidden(target.segments, this.pathPolicy.hidden, target.text);
     const lexical = path.join(rootReal, ...target.segments);
-    const fd = await this.openDescriptor(lexical, target);
+    const fd = await this.openDescriptor(lexical, target, wants);
     try {
       // The name first, then fstat: a " (deleted)" seen in the name is then
       // always matched by nlink 0 (see withoutDeletedSuffix).
@@ -108,7 +117,7 @@ export class OsLayer implements Layer {
   }
 
   async listNames(target: LayerPath): Promise<{ names: string[]; unreadable: number }> {
-    const folder = await this.open(target);
+    const folder = await this.openAs(target, 'folder');
     try {
       checkIsFolder(folder.stat.kind, target.text);
       // Listed by path once the descriptor has proven where it leads; a swap in
@@ -133,7 +142,7 @@ export class OsLayer implements Layer {
   }
 
   async openFolder(target: LayerPath): Promise<OpenFolder> {
-    const folder = (await this.open(target)) as OsOpenFile;
+    const folder = await this.openAs(target, 'folder');
     try {
       checkIsFolder(folder.stat.kind, target.text);
       const realPath = path.join(this.rootReal!, ...folder.realSegments);
@@ -159,22 +168,22 @@ export class OsLayer implements Layer {
   }
 
   /** Opens without following a final symlink, then follows one deliberately where the layer allows it. */
-  private async openDescriptor(lexical: string, target: LayerPath): Promise<number> {
+  private async openDescriptor(lexical: string, target: LayerPath, wants: 'file' | 'folder'): Promise<number> {
     try {
       return await this.io.open(lexical, OPEN_NO_FOLLOW);
     } catch (error) {
-      if (errnoOf(error) !== 'ELOOP') return this.explainOpenFailure(error, lexical, target);
+      if (errnoOf(error) !== 'ELOOP') return this.explainOpenFailure(error, lexical, target, wants);
     }
     if (this.pathPolicy.symlinks === 'deny') fail('PATH_NOT_ALLOWED', `${quotePath(target.text)} is a symlink, and this layer follows no symlinks`);
     try {
       return await this.io.open(lexical, OPEN_FOLLOW);
     } catch (error) {
-      return this.explainOpenFailure(error, lexical, target);
+      return this.explainOpenFailure(error, lexical, target, wants);
     }
   }
 
   /** Turns a failed open into the SPEC's error for it. */
-  private async explainOpenFailure(error: unknown, lexical: string, target: LayerPath): Promise<never> {
+  private async explainOpenFailure(error: unknown, lexical: string, target: LayerPath, wants: 'file' | 'folder'): Promise<never> {
     const shown = quotePath(target.text);
     switch (errnoOf(error)) {
       case 'ENOENT':
@@ -189,11 +198,11 @@ export class OsLayer implements Layer {
         fail('NOT_FOUND', `${shown} is a symlink that never reaches a file (a cycle)`);
       case 'EACCES':
       case 'EPERM':
-        return this.explainUnopenable(lexical, target, 'NOT_READABLE');
+        return this.explainUnopenable(lexical, target, 'NOT_READABLE', wants);
       case 'ENXIO':
       case 'EOPNOTSUPP':
         // A socket (or a device without a driver) cannot be opened at all.
-        return this.explainUnopenable(lexical, target, 'NOT_A_FILE');
+        return this.explainUnopenable(lexical, target, 'NOT_A_FILE', wants);
       case 'ENAMETOOLONG':
         fail('BAD_REQUEST', `${shown} is too long for the file system`);
       case 'EMFILE':
@@ -206,10 +215,11 @@ export class OsLayer implements Layer {
 
   /**
    * The entry exists but could not be opened: keep the SPEC's order by
-   * checking, on its path, confinement and kind before answering NOT_READABLE
-   * (or NOT_A_FILE for what cannot be opened at all, such as a socket).
+   * checking, on its path, confinement and kind (a file, or a folder when
+   * that is what the caller wants) before answering NOT_READABLE (or
+   * NOT_A_FILE for what cannot be opened at all, such as a socket).
    */
-  private async explainUnopenable(lexical: string, target: LayerPath, code: 'NOT_READABLE' | 'NOT_A_FILE'): Promise<never> {
+  private async explainUnopenable(lexical: string, target: LayerPath, code: 'NOT_READABLE' | 'NOT_A_FILE', wants: 'file' | 'folder'): Promise<never> {
     let stat: fs.Stats;
     let realPath: string;
     try {
@@ -218,7 +228,8 @@ export class OsLayer implements Layer {
       fail('NOT_READABLE', `${quotePath(target.text)} cannot be read by the service (a folder on its way is closed to it)`);
     }
     checkResolvedPath(this.rootReal!, realPath, target, this.pathPolicy);
-    checkIsFile(kindOf(stat), target.text);
+    if (wants === 'folder') checkIsFolder(kindOf(stat), target.text);
+    else checkIsFile(kindOf(stat), target.text);
     fail(code, code === 'NOT_A_FILE' ? `${quotePath(target.text)} is not a regular file` : `${quotePath(target.text)} exists but the service is not allowed to read it`);
   }
 }

@@ -101,7 +101,7 @@ describe(`NOT_READABLE from a server without the permission (${AS_ROOT ? 'child 
     closeFolder(path.join(root, 'closed'), AS_ROOT ? 0o700 : 0o000);
     closeFolder(path.join(root, 'sealed'), 0o000);
 
-    token = await hsToken({ scope: 'files:read' });
+    token = await hsToken({ scope: 'files:read files:list' });
 
     if (AS_ROOT) {
       const configFile = path.join(tmp.dir, 'filegate.json');
@@ -180,6 +180,28 @@ describe(`NOT_READABLE from a server without the permission (${AS_ROOT ? 'child 
       expect(body.error, 'the message names the path the client gave').to.include(testCase.filepath);
     });
   }
+
+  describe('listings: a folder the service may not read is NOT_READABLE (a folder is what a listing wants)', () => {
+    const list = (folder: string) => fetch(`${url}/api/list?path=${encodeURIComponent(folder)}`, { headers: { Authorization: `Bearer ${token}` } });
+    const cases: Array<{ name: string; folder: string; status: number; code: string | null }> = [
+      { name: 'a folder with mode 0000', folder: 'sealed', status: 403, code: 'NOT_READABLE' },
+      { name: 'a folder closed to the service', folder: 'closed', status: 403, code: 'NOT_READABLE' },
+      { name: 'an unreadable file (NOT_A_FILE comes before NOT_READABLE)', folder: 'unreadable.txt', status: 403, code: 'NOT_A_FILE' },
+      { name: 'an open folder', folder: 'open', status: 200, code: null },
+    ];
+    for (const testCase of cases) {
+      it(`${testCase.name}: ${testCase.status}${testCase.code ? ` ${testCase.code}` : ''}`, async () => {
+        const response = await list(testCase.folder);
+        if (testCase.code === null) {
+          expect(response.status).to.equal(200);
+          expect(((await response.json()) as { entries: Array<{ name: string }> }).entries.map((entry) => entry.name)).to.deep.equal(['readable.txt']);
+          return;
+        }
+        const body = await expectError(response, testCase.status, testCase.code, [tmp.dir, root, 'EACCES', 'EPERM']);
+        expect(body.error).to.include(testCase.folder);
+      });
+    }
+  });
 
   it('answers HEAD on an unreadable file with the same 403 NOT_READABLE headers', async () => {
     const response = await fetch(`${url}/api/download?filepath=unreadable.txt`, { method: 'HEAD', headers: { Authorization: `Bearer ${token}` } });
