@@ -31,26 +31,24 @@ export function createCors(cors: Config['cors']): Middleware | null {
   const listed = new Set(cors.origins);
   const maxAge = String(Math.floor(cors.maxAge / 1000));
 
+  // With credentials the list holds no "*" (the config refuses it), so an allowed origin is always echoed.
   const allowedOrigin = (origin: string): string | null => {
     if (listed.has(origin)) return origin;
     return wildcard ? '*' : null;
   };
-  const apply = (ctx: Context, allowed: string) => {
-    ctx.set('Access-Control-Allow-Origin', cors.allowCredentials ? ctxOrigin(ctx) : allowed);
+  const allow = (ctx: Context, allowed: string) => {
+    ctx.set('Access-Control-Allow-Origin', allowed);
     if (cors.allowCredentials) ctx.set('Access-Control-Allow-Credentials', 'true');
     ctx.vary('Origin');
-    ctx.set('Access-Control-Expose-Headers', EXPOSED);
   };
 
   return async (ctx, next) => {
-    const origin = ctxOrigin(ctx);
+    const origin = ctx.get('origin');
     if (origin === '') return next();
     const allowed = allowedOrigin(origin);
     if (ctx.method === 'OPTIONS' && ctx.get('access-control-request-method') !== '') {
       if (allowed === null) fail('FORBIDDEN', `the origin ${JSON.stringify(origin.slice(0, 200))} is not allowed (cors.origins)`);
-      ctx.vary('Origin');
-      ctx.set('Access-Control-Allow-Origin', cors.allowCredentials ? origin : allowed);
-      if (cors.allowCredentials) ctx.set('Access-Control-Allow-Credentials', 'true');
+      allow(ctx, allowed);
       ctx.set('Access-Control-Allow-Methods', ALLOWED_METHODS);
       ctx.set('Access-Control-Allow-Headers', ALLOWED_HEADERS);
       ctx.set('Access-Control-Max-Age', maxAge);
@@ -58,11 +56,8 @@ export function createCors(cors: Config['cors']): Middleware | null {
       return;
     }
     if (allowed === null) return next();
-    apply(ctx, allowed);
+    allow(ctx, allowed);
+    ctx.set('Access-Control-Expose-Headers', EXPOSED);
     await next();
   };
-}
-
-function ctxOrigin(ctx: Context): string {
-  return ctx.get('origin');
 }
