@@ -1,6 +1,6 @@
 // Walks the files and folders asked for in an archive, before its first byte: what goes in, what is left out, and the limits.
 
-import { checkPathAllowed, isPathWithin, type Principal } from '../auth/principal.js';
+import { checkPathAllowed, isOnWayOrWithin, isWithinPaths, type Principal } from '../auth/principal.js';
 import { fail, isFilegateError } from '../errors.js';
 import { checkFilePolicy, formatBytes } from '../files/file-policy.js';
 import type { Layer } from '../layers/layer.js';
@@ -45,12 +45,6 @@ export function isSafeEntrySegment(name: string): boolean {
 export function entryPrefixOf(target: LayerPath): string[] {
   const last = target.segments.at(-1);
   return last === undefined ? [] : [last];
-}
-
-/** True when a principal limited to `paths` may see into `segments`: it lies within a prefix, or on the way to one. */
-export function isOnWayOrWithin(paths: Principal['paths'], segments: readonly string[]): boolean {
-  if (paths === null) return true;
-  return paths.some((prefix) => isPathWithin(prefix, segments) || isPathWithin(segments, prefix));
 }
 
 /**
@@ -134,7 +128,7 @@ export async function walkSelection(layer: Layer, principal: Principal, targets:
           visited.add(key);
           add({ name: `${name.join('/')}/`, kind: 'directory', path: child, size: 0, mtimeMs: outcome.mtimeMs });
           found.push({ path: child, name });
-        } else if (isPathWithinAny(principal.paths, segments)) {
+        } else if (isWithinPaths(principal.paths, segments)) {
           add({ name: name.join('/'), kind: 'file', path: child, size: outcome.size, mtimeMs: outcome.mtimeMs });
         }
       }
@@ -145,9 +139,6 @@ export async function walkSelection(layer: Layer, principal: Principal, targets:
   return { entries, skipped, totalBytes };
 }
 
-function isPathWithinAny(paths: Principal['paths'], segments: readonly string[]): boolean {
-  return paths === null || paths.some((prefix) => isPathWithin(prefix, segments));
-}
 
 type Inspection = 'absent' | 'refused' | { kind: 'file' | 'directory'; size: number; mtimeMs: number; dev: number; ino: number };
 
@@ -167,11 +158,11 @@ async function inspect(layer: Layer, principal: Principal, child: LayerPath): Pr
     if (stat.kind === 'directory') {
       // A folder inside the token's paths must really lead inside them; one
       // only on the way to them must really lead on the way or inside.
-      const allowed = isPathWithinAny(principal.paths, child.segments) ? isPathWithinAny : isOnWayOrWithin;
+      const allowed = isWithinPaths(principal.paths, child.segments) ? isWithinPaths : isOnWayOrWithin;
       if (!allowed(principal.paths, file.realSegments)) return 'absent';
       return { kind: 'directory', size: 0, mtimeMs: stat.mtimeMs, dev: stat.dev, ino: stat.ino };
     }
-    if (!isPathWithinAny(principal.paths, file.realSegments)) return 'absent';
+    if (!isWithinPaths(principal.paths, file.realSegments)) return 'absent';
     checkFilePolicy(stat, [child.segments.at(-1) ?? '', file.realSegments.at(-1) ?? ''], layer.policy, child.text);
     return { kind: 'file', size: stat.size, mtimeMs: stat.mtimeMs, dev: stat.dev, ino: stat.ino };
   } catch (error) {

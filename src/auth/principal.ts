@@ -39,9 +39,19 @@ export function checkLayerAllowed(principal: Principal, layer: string): void {
   }
 }
 
+/** True when `segments` lies within one of `paths` (a principal's path prefixes; null for the whole layer). */
+export function isWithinPaths(paths: Principal['paths'], segments: readonly string[]): boolean {
+  return paths === null || paths.some((prefix) => isPathWithin(prefix, segments));
+}
+
+/** True when a principal limited to `paths` may see into `segments`: it lies within a prefix, or on the way to one. */
+export function isOnWayOrWithin(paths: Principal['paths'], segments: readonly string[]): boolean {
+  return paths === null || paths.some((prefix) => isPathWithin(prefix, segments) || isPathWithin(segments, prefix));
+}
+
 /** Raises FORBIDDEN unless `segments` lies within one of the principal's path prefixes. */
 export function checkPathAllowed(principal: Principal, segments: readonly string[], shown: string): void {
-  if (principal.paths !== null && !principal.paths.some((prefix) => isPathWithin(prefix, segments))) {
+  if (!isWithinPaths(principal.paths, segments)) {
     fail('FORBIDDEN', `the token does not grant access to ${quotePath(shown)}`);
   }
 }

@@ -1,7 +1,7 @@
 // Decides which entries of a folder a listing shows: names that can be addressed, the caller's filters, and the token's paths.
 
-import { isOnWayOrWithin, isSafeEntrySegment } from '../archives/archive-walk.js';
-import { checkPathAllowed, isPathWithin, type Principal } from '../auth/principal.js';
+import { isSafeEntrySegment } from '../archives/archive-walk.js';
+import { checkPathAllowed, isOnWayOrWithin, isWithinPaths, type Principal } from '../auth/principal.js';
 import type { FileCategory } from '../config/schema.js';
 import { fail } from '../errors.js';
 import { categoryOf, mediaTypeOf } from '../files/file-types.js';
@@ -52,11 +52,6 @@ export function isAddressableChild(folder: LayerPath, name: string): boolean {
   const bytes = Buffer.byteLength(name, 'utf8');
   const folderBytes = folder.segments.reduce((sum, segment) => sum + Buffer.byteLength(segment, 'utf8') + 1, 0);
   return bytes <= MAX_SEGMENT_BYTES && folderBytes + bytes <= MAX_PATH_BYTES;
-}
-
-/** True when `segments` lies within one of the principal's path prefixes (or it has none). */
-export function isWithinPaths(paths: Principal['paths'], segments: readonly string[]): boolean {
-  return paths === null || paths.some((prefix) => isPathWithin(prefix, segments));
 }
 
 /**

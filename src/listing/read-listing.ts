@@ -1,11 +1,11 @@
 // Reads one page of a folder's listing through its layer: the folder streamed, each entry held to the download's rules, the page kept in bounded memory.
 
-import type { Principal } from '../auth/principal.js';
+import { isWithinPaths, type Principal } from '../auth/principal.js';
 import { isFilegateError } from '../errors.js';
 import { isTypeAllowed } from '../files/file-policy.js';
 import type { FileStat, FolderEntry, Layer, OpenFolder } from '../layers/layer.js';
 import type { LayerPath } from '../paths/layer-path.js';
-import { checkRealFolderAllowed, isAddressableChild, isVisibleTo, isWithinPaths, matchesName, matchesType, type NameFilters } from './listing-filter.js';
+import { checkRealFolderAllowed, isAddressableChild, isVisibleTo, matchesName, matchesType, type NameFilters } from './listing-filter.js';
 import { PageSelector, sortKeyOf, type ListingOrder, type Position } from './listing-order.js';
 
 // Entries whose I/O (a symlink's open, a stat for size or time) runs at once:

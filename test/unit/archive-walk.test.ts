@@ -1,7 +1,8 @@
 // Table tests for the pure helpers of archives: safe entry segments, entry prefixes, the token-path walk predicate and the saved file name.
 
 import { expect } from 'chai';
-import { entryPrefixOf, isOnWayOrWithin, isSafeEntrySegment } from '../../src/archives/archive-walk.js';
+import { entryPrefixOf, isSafeEntrySegment } from '../../src/archives/archive-walk.js';
+import { isOnWayOrWithin } from '../../src/auth/principal.js';
 import { parseLayerPath } from '../../src/paths/layer-path.js';
 import { archiveFilename } from '../../src/routes/archive.js';
 
