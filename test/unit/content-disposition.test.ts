@@ -2,11 +2,11 @@
 
 import { expect } from 'chai';
 import http from 'node:http';
-import { toContentDisposition, type DispositionType } from '../../src/transfer/content-disposition.js';
+import { toContentDisposition, toSavedName, type DispositionType } from '../../src/transfer/content-disposition.js';
 
 // type; filename="<printable ASCII but " \ %>"; filename*=UTF-8''<attr-char or %XX> (RFC 8187 §3.2.1).
 const SHAPE = /^(attachment|inline); filename="([\x20-\x21\x23-\x24\x26-\x5b\x5d-\x7e]*)"; filename\*=UTF-8''((?:[A-Za-z0-9!#$&+\-.^_`|~]|%[0-9A-F]{2})*)$/;
-const CONTROLS = /[\u0000-\u001f\u007f-\u009f]/g;
+const CONTROLS = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
 
 const names: Array<[string, string]> = [
   ['plain ASCII', 'report.pdf'],
@@ -36,6 +36,10 @@ const names: Array<[string, string]> = [
   ['a byte-order mark', '\uFEFFbom.txt'],
   ['only non-ASCII', 'ü'],
   ['empty', ''],
+  ['a right-to-left override hiding .exe', 'invoice\u202Egpj.exe'],
+  ['every bidi embedding and override', 'a\u202Ab\u202Bc\u202Cd\u202De\u202Ef.txt'],
+  ['bidi isolates', '\u2066x\u2067y\u2068z\u2069.txt'],
+  ['LRM, RLM and the Arabic letter mark', 'a\u200Eb\u200Fc\u061Cd.txt'],
 ];
 
 const types: DispositionType[] = ['attachment', 'inline'];
@@ -81,9 +85,31 @@ describe('toContentDisposition', () => {
     expect(match![2]).to.match(/^_+\.pdf$/);
   });
 
+  it('regression: a right-to-left override cannot make "invoice\\u202Egpj.exe" display as "invoiceexe.jpg"', () => {
+    const value = toContentDisposition('attachment', 'invoice\u202Egpj.exe');
+    expect(value).to.equal(`attachment; filename="invoice_gpj.exe"; filename*=UTF-8''invoice_gpj.exe`);
+  });
+
   it('regression: a quote in the name cannot add a second filename parameter', () => {
     const value = toContentDisposition('attachment', 'x"; filename="evil.exe');
     expect(value.match(/filename="/g)).to.have.length(1);
     expect(value.match(/"/g)).to.have.length(2);
   });
+});
+
+describe('toSavedName', () => {
+  const cases: Array<[string, string, string]> = [
+    ['a plain name is kept', 'report.pdf', 'report.pdf'],
+    ['non-ASCII letters and emoji are kept', 'café 😀.png', 'café 😀.png'],
+    ['a zero-width joiner inside an emoji is kept', '👩\u200D💻.txt', '👩\u200D💻.txt'],
+    ['a right-to-left override is replaced', 'invoice\u202Egpj.exe', 'invoice_gpj.exe'],
+    ['isolates are replaced', '\u2066a\u2069', '_a_'],
+    ['control characters are replaced', 'a\nb\u0000c\u0085', 'a_b_c_'],
+    ['a lone surrogate is made well-formed', 'a\uD800', 'a\uFFFD'],
+  ];
+  for (const [what, name, saved] of cases) {
+    it(`${what}: ${JSON.stringify(name)}`, () => {
+      expect(toSavedName(name)).to.equal(saved);
+    });
+  }
 });
