@@ -86,7 +86,7 @@ export async function walkSelection(layer: Layer, principal: Principal, targets:
     tops.add(top);
     const stack: Array<{ path: LayerPath; name: string[] }> = [];
     // The requested path itself: any refusal is the request's error.
-    const file = await layer.open(target);
+    const file = await layer.open(target, 'any');
     try {
       checkPathAllowed(principal, file.realSegments, target.text);
       if (file.stat.kind === 'directory') {

@@ -73,12 +73,23 @@ export interface OpenFolder {
   /**
    * The kind, size and time of the entry `name` of this folder, without
    * following a symlink (statted by path inside the folder's real path);
-   * null when it is gone or cannot be statted.
+   * null when it is gone or cannot be statted. Raises NOT_READABLE when the
+   * folder can no longer be entered (closed to the service since it was
+   * opened), so no entry is silently dropped for that.
    */
   statEntry(name: string): Promise<FileStat | null>;
   /** Releases the folder; later calls do nothing. */
   close(): void;
 }
+
+/**
+ * What a caller opens a path for: a download wants a file, a listing a
+ * folder, an archive either. It orders the errors of an entry the service
+ * may not read as the SPEC does (NOT_A_FILE before NOT_READABLE): a folder
+ * closed to the service is NOT_A_FILE to a download, NOT_READABLE to a
+ * listing or an archive.
+ */
+export type OpenWants = 'file' | 'folder' | 'any';
 
 export interface Layer {
   readonly name: string;
@@ -86,22 +97,28 @@ export interface Layer {
   /**
    * Opens `target` for reading after the confinement, hidden and symlink
    * rules, and returns it with its fstat. Raises FSTYPE_UNAVAILABLE,
-   * PATH_NOT_ALLOWED, NOT_FOUND, NOT_A_FILE (when the entry cannot even be
-   * opened), NOT_READABLE or UNAVAILABLE (out of descriptors). A directory,
-   * FIFO or device is opened (without blocking) and returned: the file policy
-   * decides what to do with it.
+   * PATH_NOT_ALLOWED, NOT_FOUND (also for a path too long for the layer's
+   * storage to reach), NOT_A_FILE (when the entry cannot even be opened and
+   * is not what `wants` asks for), NOT_READABLE or UNAVAILABLE (out of
+   * descriptors). A directory, FIFO or device is opened (without blocking)
+   * and returned: the file policy decides what to do with it. `wants`
+   * defaults to "file"; under "folder" or "any", a folder the service can
+   * read but not enter (its entries cannot be reached) is NOT_READABLE too.
    */
-  open(target: LayerPath): Promise<OpenFile>;
+  open(target: LayerPath, wants?: OpenWants): Promise<OpenFile>;
   /**
-   * The names in the folder at `target` (opened with the same checks as
-   * `open`), in name order; names that are not valid UTF-8 cannot be
-   * addressed and are only counted. Each name must still be opened with
-   * `open`, which checks it again.
+   * The names in the folder at `target` (opened with the checks of `open`
+   * for a folder, but not required to be entered: only names are read), in
+   * name order; names that are not valid UTF-8 cannot be addressed and are
+   * only counted. Each name must still be opened with `open`, which checks
+   * it again (and fails NOT_READABLE when the folder cannot be entered).
    */
   listNames(target: LayerPath): Promise<{ names: string[]; unreadable: number }>;
   /**
    * Opens the folder at `target` for reading its entries, after the checks
-   * of `open`; NOT_A_FILE when it is not a folder. The entries are read
+   * of `open(target, "folder")`: NOT_A_FILE when it is not a folder,
+   * NOT_READABLE when the service may not read it or may read it but not
+   * enter it (its entries could not be statted). The entries are read
    * through the descriptor that was checked, not by path again.
    */
   openFolder(target: LayerPath): Promise<OpenFolder>;

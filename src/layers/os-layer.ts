@@ -11,7 +11,7 @@ import { quotePath, type LayerPath } from '../paths/layer-path.js';
 import { pumpPieces, type BufferPool, type PositionalRead } from './descriptor-pump.js';
 import { DescriptorStream } from './descriptor-stream.js';
 import { inlineIo, threadPoolIo, type FileIo } from './file-io.js';
-import type { BodyPiece, FileStat, Layer, OpenFile } from './layer.js';
+import type { BodyPiece, FileStat, Layer, OpenFile, OpenWants } from './layer.js';
 import type { FolderEntry, OpenFolder } from './layer.js';
 import { isHiddenPath } from '../paths/layer-path.js';
 import type { HiddenMode } from '../paths/confinement.js';
@@ -87,16 +87,26 @@ export class OsLayer implements Layer {
     }
   }
 
-  async open(target: LayerPath): Promise<OpenFile> {
-    return this.openAs(target, 'file');
+  async open(target: LayerPath, wants: OpenWants = 'file'): Promise<OpenFile> {
+    const file = await this.openAs(target, wants);
+    // To a download a folder is NOT_A_FILE whatever its mode, so only a caller that may take a folder asks.
+    if (wants === 'file' || file.stat.kind !== 'directory') return file;
+    try {
+      await this.checkEnterable(file, target);
+      return file;
+    } catch (error) {
+      file.close();
+      throw error;
+    }
   }
 
   /**
    * Opens `target` with every check; `wants` says what the caller needs, so
    * an entry that cannot be opened is explained in the SPEC's order for it:
-   * a closed folder is NOT_A_FILE to a download, NOT_READABLE to a listing.
+   * a closed folder is NOT_A_FILE to a download, NOT_READABLE to a listing
+   * or an archive.
    */
-  private async openAs(target: LayerPath, wants: 'file' | 'folder'): Promise<OsOpenFile> {
+  private async openAs(target: LayerPath, wants: OpenWants): Promise<OsOpenFile> {
     const rootReal = await this.requireRoot();
     checkNoDotSegments(target);
     checkHidden(target.segments, this.pathPolicy.hidden, target.text);
@@ -112,6 +122,8 @@ export class OsLayer implements Layer {
       return new OsOpenFile(fd, target, realSegments, toFileStat(stat), this.io, { readSize: this.readSize, pool: this.pool });
     } catch (error) {
       this.io.close(fd);
+      // A symlink followed on the way may make the real path longer than the kernel can name.
+      if (errnoOf(error) === 'ENAMETOOLONG') this.failTooLong(target);
       throw error;
     }
   }
@@ -120,9 +132,12 @@ export class OsLayer implements Layer {
     const folder = await this.openAs(target, 'folder');
     try {
       checkIsFolder(folder.stat.kind, target.text);
-      // Listed by path once the descriptor has proven where it leads; a swap in
-      // between can only yield names, and each is opened and checked again.
-      const raw = await fs.promises.readdir(path.join(this.rootReal!, ...folder.realSegments), { encoding: 'buffer' }).catch((error: unknown) => {
+      // Listed through the checked descriptor (by path where the kernel names
+      // none); each name is opened and checked again anyway. Only names are
+      // read, so a folder that cannot be entered still lists: opening its
+      // entries then answers NOT_READABLE one by one.
+      const realPath = path.join(this.rootReal!, ...folder.realSegments);
+      const raw = await fs.promises.readdir(folder.pathThroughDescriptor(realPath), { encoding: 'buffer' }).catch((error: unknown) => {
         if (isOutOfDescriptors(error)) failOutOfDescriptors(error);
         throw error;
       });
@@ -145,6 +160,8 @@ export class OsLayer implements Layer {
     const folder = await this.openAs(target, 'folder');
     try {
       checkIsFolder(folder.stat.kind, target.text);
+      // Every entry is statted by path inside the folder: it must be enterable, not only readable.
+      await this.checkEnterable(folder, target);
       const realPath = path.join(this.rootReal!, ...folder.realSegments);
       // Names are read through the checked descriptor itself (/proc/self/fd/N on
       // Linux), so a folder swapped in since the open cannot be listed in its
@@ -161,6 +178,37 @@ export class OsLayer implements Layer {
     }
   }
 
+  /**
+   * Raises NOT_READABLE when the opened folder may be read but not entered
+   * (no search permission for the service: "r" without "x"), which would
+   * leave every entry unreachable. The kernel itself is asked, by looking up
+   * "." inside the folder through its descriptor: that lookup needs exactly
+   * the permission every entry's stat and open need, so the answer holds for
+   * ACLs, capabilities, supplementary groups and file systems with their own
+   * rules (the mode bits weighed against the process's ids would not), and
+   * for an empty folder as well.
+   */
+  private async checkEnterable(folder: OsOpenFile, target: LayerPath): Promise<void> {
+    const realPath = path.join(this.rootReal!, ...folder.realSegments);
+    try {
+      await fs.promises.stat(`${folder.pathThroughDescriptor(realPath)}/.`);
+    } catch (error) {
+      const code = errnoOf(error);
+      if (code === 'EACCES' || code === 'EPERM') failUnenterable(target);
+      throw new FilegateError('INTERNAL', 'the folder could not be entered', { cause: error });
+    }
+  }
+
+  /**
+   * Raises NOT_FOUND for a path the kernel refuses as too long (ENAMETOOLONG):
+   * valid by the SPEC's limits, but joined to the layer's root it passes the
+   * system's PATH_MAX, so nothing can be reached there by path; nginx answers
+   * the same 404 (ngx_http_static_module maps NGX_ENAMETOOLONG to NOT_FOUND).
+   */
+  private failTooLong(target: LayerPath): never {
+    fail('NOT_FOUND', `${quotePath(target.text)} is too long for layer "${this.name}" to reach on its file system (joined to the layer's root, the path passes the system's limit)`);
+  }
+
   private async requireRoot(): Promise<string> {
     if (this.rootReal === null) await this.init();
     if (this.rootReal === null) fail('FSTYPE_UNAVAILABLE', `layer "${this.name}" is not reachable right now; try again later`);
@@ -168,7 +216,7 @@ export class OsLayer implements Layer {
   }
 
   /** Opens without following a final symlink, then follows one deliberately where the layer allows it. */
-  private async openDescriptor(lexical: string, target: LayerPath, wants: 'file' | 'folder'): Promise<number> {
+  private async openDescriptor(lexical: string, target: LayerPath, wants: OpenWants): Promise<number> {
     try {
       return await this.io.open(lexical, OPEN_NO_FOLLOW);
     } catch (error) {
@@ -183,7 +231,7 @@ export class OsLayer implements Layer {
   }
 
   /** Turns a failed open into the SPEC's error for it. */
-  private async explainOpenFailure(error: unknown, lexical: string, target: LayerPath, wants: 'file' | 'folder'): Promise<never> {
+  private async explainOpenFailure(error: unknown, lexical: string, target: LayerPath, wants: OpenWants): Promise<never> {
     const shown = quotePath(target.text);
     switch (errnoOf(error)) {
       case 'ENOENT':
@@ -204,7 +252,7 @@ export class OsLayer implements Layer {
         // A socket (or a device without a driver) cannot be opened at all.
         return this.explainUnopenable(lexical, target, 'NOT_A_FILE', wants);
       case 'ENAMETOOLONG':
-        fail('BAD_REQUEST', `${shown} is too long for the file system`);
+        this.failTooLong(target);
       case 'EMFILE':
       case 'ENFILE':
         failOutOfDescriptors(error);
@@ -215,21 +263,24 @@ export class OsLayer implements Layer {
 
   /**
    * The entry exists but could not be opened: keep the SPEC's order by
-   * checking, on its path, confinement and kind (a file, or a folder when
-   * that is what the caller wants) before answering NOT_READABLE (or
-   * NOT_A_FILE for what cannot be opened at all, such as a socket).
+   * checking, on its path, confinement and kind (what the caller wants: a
+   * file, a folder, or either) before answering NOT_READABLE (or NOT_A_FILE
+   * for what cannot be opened at all, such as a socket).
    */
-  private async explainUnopenable(lexical: string, target: LayerPath, code: 'NOT_READABLE' | 'NOT_A_FILE', wants: 'file' | 'folder'): Promise<never> {
+  private async explainUnopenable(lexical: string, target: LayerPath, code: 'NOT_READABLE' | 'NOT_A_FILE', wants: OpenWants): Promise<never> {
     let stat: fs.Stats;
     let realPath: string;
     try {
       [stat, realPath] = await Promise.all([fs.promises.stat(lexical), fs.promises.realpath(lexical)]);
-    } catch {
+    } catch (error) {
+      const errno = errnoOf(error);
+      if (errno === 'ENOENT' || errno === 'ENOTDIR') fail('NOT_FOUND', `${quotePath(target.text)} does not exist in layer "${this.name}"`);
       fail('NOT_READABLE', `${quotePath(target.text)} cannot be read by the service (a folder on its way is closed to it)`);
     }
     checkResolvedPath(this.rootReal!, realPath, target, this.pathPolicy);
-    if (wants === 'folder') checkIsFolder(kindOf(stat), target.text);
-    else checkIsFile(kindOf(stat), target.text);
+    const kind = kindOf(stat);
+    if (wants === 'folder') checkIsFolder(kind, target.text);
+    else if (wants === 'file' || kind !== 'directory') checkIsFile(kind, target.text);
     fail(code, code === 'NOT_A_FILE' ? `${quotePath(target.text)} is not a regular file` : `${quotePath(target.text)} exists but the service is not allowed to read it`);
   }
 }
@@ -346,6 +397,9 @@ class OsOpenFolder implements OpenFolder {
       return stat === undefined ? null : toFileStat(stat);
     } catch (error) {
       if (isOutOfDescriptors(error)) failOutOfDescriptors(error);
+      // An lstat needs no permission on the entry itself, only to enter the folder (and those above it).
+      const code = errnoOf(error);
+      if (code === 'EACCES' || code === 'EPERM') failUnenterable(this.path);
       return null;
     }
   }
@@ -399,6 +453,11 @@ function withoutDeletedSuffix(named: string, stat: fs.Stats): string {
 
 function toFileStat(stat: fs.Stats): FileStat {
   return { kind: kindOf(stat), size: stat.size, mtimeMs: stat.mtimeMs, ino: stat.ino, dev: stat.dev };
+}
+
+/** Raises NOT_READABLE for a folder whose entries the service cannot reach: it may not enter the folder. */
+function failUnenterable(target: LayerPath): never {
+  fail('NOT_READABLE', `${quotePath(target.text)} is a folder the service may read but not enter, so its entries cannot be reached`);
 }
 
 /** True when the process (EMFILE) or the whole system (ENFILE) is out of file descriptors. */
