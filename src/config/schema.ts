@@ -122,6 +122,9 @@ export const configSchema = z
         dir: z.string().min(1).default('./var/packages'),
         retention: duration.default(7 * 86_400_000),
         maxConcurrent: z.number().int().min(1).max(64).default(2),
+        maxPerSubject: z.number().int().min(1).default(20),
+        maxBytesPerSubject: size.default(20 * 1024 ** 3),
+        maxQueued: z.number().int().min(1).default(100),
         heartbeat: duration.default(5_000),
         sweepInterval: duration.default(600_000),
       })

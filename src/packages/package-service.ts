@@ -6,7 +6,8 @@ import path from 'node:path';
 import { walkSelection, type ArchiveLimits } from '../archives/archive-walk.js';
 import { writeArchive, type ArchiveFormat, type ArchiveOptions } from '../archives/send-archive.js';
 import type { Principal } from '../auth/principal.js';
-import { isFilegateError } from '../errors.js';
+import { fail, isFilegateError } from '../errors.js';
+import { formatBytes } from '../files/file-policy.js';
 import type { Metrics } from '../http/metrics.js';
 import { resolveLayer, type Layers } from '../layers/create-layers.js';
 import type { Logger } from '../logger.js';
@@ -19,6 +20,12 @@ export interface PackageSettings {
   /** How often a builder stamps the packages it holds; three missed stamps mean the builder is gone. */
   readonly heartbeatMs: number;
   readonly sweepIntervalMs: number;
+  /** Packages one subject may have waiting or building at once. */
+  readonly maxPerSubject: number;
+  /** Bytes one subject's packages may keep in the spool (ready ones, and builds in flight by their selection's size). */
+  readonly maxBytesPerSubject: number;
+  /** Packages this replica may hold waiting for a builder. */
+  readonly maxQueued: number;
   readonly limits: ArchiveLimits;
   readonly archive: Pick<ArchiveOptions, 'zipCompression' | 'gzipLevel'>;
 }
@@ -37,6 +44,19 @@ const NO_FIGURES: PackageFigures = { packageBuilt: () => {}, packageBuildsHeld: 
 
 const INTERRUPTED = 'the build was interrupted (the service stopped or restarted); create the package again';
 
+// How long a client over the count or queue cap should wait: about one build of a small selection.
+const RETRY_BUILDS_SECONDS = 10;
+
+/** What one subject holds in the spool now. */
+interface SubjectUsage {
+  /** Packages pending or running. */
+  readonly active: number;
+  /** Bytes of ready packages, plus the selections of this replica's builds in flight. */
+  readonly bytes: number;
+  /** When the first ready package expires (ms since the epoch), freeing its bytes; null when none is ready. */
+  readonly nextExpiry: number | null;
+}
+
 /**
  * The packages of this service. Several replicas may share one folder: any
  * of them answers for any package, a build is held by the replica that
@@ -46,6 +66,10 @@ const INTERRUPTED = 'the build was interrupted (the service stopped or restarted
 export class PackageService {
   private readonly queue: string[] = [];
   private readonly held = new Set<string>();
+  /** Bytes reserved by this replica's builds in flight, per subject: selections walked, archives not yet recorded. */
+  private readonly reserved = new Map<string, number>();
+  /** Admissions run one at a time, so two requests never both take the last place under a cap. */
+  private admitting: Promise<unknown> = Promise.resolve();
   private running = 0;
   private timers: NodeJS.Timeout[] = [];
 
@@ -85,8 +109,33 @@ export class PackageService {
     this.timers = [];
   }
 
-  /** Records a new package for `principal` (who must have a subject) and queues its build. */
-  async create(principal: Principal & { subject: string }, request: PackageRequest): Promise<PackageManifest> {
+  /**
+   * Records a new package for `principal` (who must have a subject) and
+   * queues its build. Raises RATE_LIMITED (with Retry-After) when this
+   * replica's queue is full, when the subject already has
+   * `maxPerSubject` packages waiting or building, or when its packages keep
+   * `maxBytesPerSubject` or more.
+   */
+  create(principal: Principal & { subject: string }, request: PackageRequest): Promise<PackageManifest> {
+    const admit = () => this.admit(principal, request);
+    const admitted = this.admitting.then(admit, admit);
+    this.admitting = admitted.catch(() => {});
+    return admitted;
+  }
+
+  private async admit(principal: Principal & { subject: string }, request: PackageRequest): Promise<PackageManifest> {
+    if (this.queue.length >= this.settings.maxQueued) {
+      fail('RATE_LIMITED', `${this.queue.length} packages are waiting to be built, the most this service queues; retry in a few seconds`, {
+        headers: { 'Retry-After': String(RETRY_BUILDS_SECONDS) },
+      });
+    }
+    const usage = await this.usageOf(principal.subject);
+    if (usage.active >= this.settings.maxPerSubject) {
+      fail('RATE_LIMITED', `you have ${usage.active} packages waiting or being built, the most allowed at once; retry when one is ready`, {
+        headers: { 'Retry-After': String(RETRY_BUILDS_SECONDS) },
+      });
+    }
+    if (usage.bytes >= this.settings.maxBytesPerSubject) this.failOverBytes(usage);
     const now = new Date();
     const manifest: PackageManifest = {
       id: this.store.newId(),
@@ -138,6 +187,34 @@ export class PackageService {
     return Date.now() - Date.parse(manifest.updatedAt) > 3 * this.settings.heartbeatMs;
   }
 
+  /** What `subject` holds in the spool now, read from the store (shared by every replica) and this replica's builds. */
+  private async usageOf(subject: string): Promise<SubjectUsage> {
+    let active = 0;
+    let bytes = this.reserved.get(subject) ?? 0;
+    let nextExpiry: number | null = null;
+    for (const manifest of await this.store.list()) {
+      if (manifest.subject !== subject) continue;
+      const status = this.statusOf(manifest);
+      if (status === 'pending' || status === 'running') active += 1;
+      if (status === 'ready') {
+        bytes += manifest.size ?? 0;
+        const expiry = Date.parse(manifest.expiresAt);
+        if (nextExpiry === null || expiry < nextExpiry) nextExpiry = expiry;
+      }
+    }
+    return { active, bytes, nextExpiry };
+  }
+
+  /** RATE_LIMITED for a subject whose packages keep too much; retry once the first of them expires. */
+  private failOverBytes(usage: SubjectUsage, adding = 0): never {
+    const limit = formatBytes(this.settings.maxBytesPerSubject);
+    const retry = usage.nextExpiry === null ? RETRY_BUILDS_SECONDS : Math.max(1, Math.ceil((usage.nextExpiry - Date.now()) / 1000));
+    const held = adding > 0 ? `${formatBytes(usage.bytes)} already, and this package would add ${formatBytes(adding)}` : formatBytes(usage.bytes);
+    fail('RATE_LIMITED', `your packages keep ${held}; the most one subject may keep is ${limit}. Space frees as your packages expire`, {
+      headers: { 'Retry-After': String(retry) },
+    });
+  }
+
   private pump(): void {
     while (this.running < this.settings.maxConcurrent && this.queue.length > 0) {
       const id = this.queue.shift()!;
@@ -163,11 +240,18 @@ export class PackageService {
     const folder = this.store.folderOf(id);
     const final = path.join(folder, archiveFileOf(manifest));
     const partial = `${final}.part`;
+    let reservedBytes = 0;
     try {
       const layer = resolveLayer(this.layers, manifest.fstype);
       const principal: Principal = { subject: manifest.subject, scopes: new Set(['files:archive']), paths: manifest.principalPaths, fstypes: null };
       const targets = manifest.paths.map((text) => parseLayerPath(text, 'path'));
       const selection = await walkSelection(layer, principal, targets, this.settings.limits);
+      // The selection's size is reserved before a byte is written, so builds in
+      // flight cannot together pass the subject's cap.
+      const usage = await this.usageOf(manifest.subject);
+      if (usage.bytes + selection.totalBytes > this.settings.maxBytesPerSubject) this.failOverBytes(usage, selection.totalBytes);
+      this.reserve(manifest.subject, selection.totalBytes);
+      reservedBytes = selection.totalBytes;
       const out = createWriteStream(partial, { flags: 'w' });
       const outcome = await writeArchive(out, layer, principal, selection, { format: manifest.format, filename: manifest.filename, ...this.settings.archive });
       if (!outcome.completed) throw new Error('a file changed while it was being archived; create the package again');
@@ -182,7 +266,15 @@ export class PackageService {
       this.logger.warn({ package: id, err: error }, 'package failed');
       this.figures.packageBuilt('failed');
       await this.store.update(id, { status: 'failed', error: reason });
+    } finally {
+      this.reserve(manifest.subject, -reservedBytes);
     }
+  }
+
+  private reserve(subject: string, bytes: number): void {
+    const left = (this.reserved.get(subject) ?? 0) + bytes;
+    if (left > 0) this.reserved.set(subject, left);
+    else this.reserved.delete(subject);
   }
 
   /** Stamps every package this replica holds, so others know its builder is alive. */

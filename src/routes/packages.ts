@@ -20,6 +20,9 @@ import type { BaseUrlOf } from './sign.js';
 
 const MEDIA_TYPES = { zip: 'application/zip', 'tar.gz': 'application/gzip' } as const;
 
+// How soon to ask again about a package still waiting or building.
+const POLL_SECONDS = '2';
+
 /** The JSON a client sees of a package; `signedUrl` for a ready one when signed URLs are on. */
 export function toPackageView(manifest: PackageManifest, signedUrl?: string): Record<string, unknown> {
   return {
@@ -42,13 +45,15 @@ export function toPackageView(manifest: PackageManifest, signedUrl?: string): Re
 export type SignPackageUrl = (ctx: Context, manifest: PackageManifest, principal: Principal) => string | undefined;
 
 /**
- * Signs package downloads for their owner: the URL lasts as a signed
- * download would (signing.defaultTtl, bound to the token), and never past
- * the package itself. Before the package is ready it answers 409 NOT_READY.
+ * Signs package downloads for their owner, when signing is on and the
+ * principal holds `files:sign` (a signed URL is a credential of its own,
+ * handed only to who may make one): the URL lasts as a signed download
+ * would (signing.defaultTtl, bound to the token), and never past the
+ * package itself. Before the package is ready it answers 409 NOT_READY.
  */
 export function createPackageUrlSigner(signer: UrlSigner, baseUrlOf: BaseUrlOf): SignPackageUrl {
   return (ctx, manifest, principal) => {
-    if (!signer.enabled) return undefined;
+    if (!signer.enabled || !principal.scopes.has('files:sign')) return undefined;
     const expires = Math.min(signer.expiryFor(undefined, principal.expiresAt ?? null), Math.floor(Date.parse(manifest.expiresAt) / 1000));
     return baseUrlOf(ctx) + signPackageDownload(signer, manifest.id, manifest.subject, expires);
   };
@@ -111,7 +116,9 @@ export function createPackageDownloadRoute(packages: PackageService, store: Laye
     const manifest = await findOwn(ctx, packages);
     if (manifest.status === 'expired') fail('NOT_FOUND', `package ${manifest.id} has expired`);
     if (manifest.status === 'failed') fail('NOT_READY', `package ${manifest.id} failed and will not be ready: ${manifest.error ?? 'no reason was recorded'}`);
-    if (manifest.status !== 'ready') fail('NOT_READY', `package ${manifest.id} is ${manifest.status}; poll /api/packages/${manifest.id} until it is ready`);
+    if (manifest.status !== 'ready') {
+      fail('NOT_READY', `package ${manifest.id} is ${manifest.status}; poll /api/packages/${manifest.id} until it is ready`, { headers: { 'Retry-After': POLL_SECONDS } });
+    }
     const file = await store.open(parseLayerPath(packages.archivePathOf(manifest)));
     try {
       const plan = planTransfer(toTransferRequest(ctx, 'attachment'), { stat: file.stat, filename: manifest.filename, mediaType: MEDIA_TYPES[manifest.format] }, options);
@@ -123,10 +130,20 @@ export function createPackageDownloadRoute(packages: PackageService, store: Laye
   };
 }
 
+/**
+ * The package named in the URL, for its owner only (anyone else gets 404,
+ * as for an id that does not exist), and only while the token's fstypes
+ * and paths still cover everything it packed (FORBIDDEN otherwise): a
+ * token narrowed since reaches no more through a package than it would
+ * through an archive.
+ */
 async function findOwn(ctx: Context, packages: PackageService): Promise<PackageManifest> {
   const principal = packagePrincipal(ctx);
   const id = String((ctx.params as { id?: string }).id ?? '');
   const manifest = await packages.find(principal, id);
   if (manifest === null) fail('NOT_FOUND', `there is no package ${JSON.stringify(id.slice(0, 64))} of yours`);
+  for (const packed of manifest.paths) {
+    authorize(principal, { scope: 'files:archive', layer: manifest.fstype, segments: parseLayerPath(packed, 'path').segments, shown: packed });
+  }
   return manifest;
 }

@@ -264,7 +264,7 @@ describe('example deployments (config/examples/)', () => {
     let owner: string;
     before(async () => {
       ({ server } = await startExample('insights-packages'));
-      owner = await hsToken({ sub: 'analyst', scope: 'files:archive' });
+      owner = await hsToken({ sub: 'analyst', scope: 'files:archive files:sign' });
     });
     after(() => server.close());
 
@@ -300,6 +300,13 @@ describe('example deployments (config/examples/)', () => {
       await expectError(await put(route, { inputs: ['..'] }), 400, 'BAD_REQUEST');
       await expectError(await put(route, {}), 400, 'BAD_REQUEST');
       await expectError(await fetch(`${server.url}${route}`, { headers: { Authorization: `Bearer ${owner}` } }), 405, 'METHOD_NOT_ALLOWED');
+    });
+
+    it('a token without files:sign gets the package with signed_url null: a signed link is handed only to who may sign', async () => {
+      const response = await put('/v0/aoi/aoi-7/insights/ins-3/download', { inputs: ['scene-a.tif'] }, await hsToken({ sub: 'analyst', scope: 'files:archive' }));
+      const created = (await response.json()) as { id: string; status: string; signed_url: string | null };
+      expect(response.status).to.equal(202);
+      expect(created.signed_url).to.equal(null);
     });
 
     it('a package needs files:archive and a subject', async () => {

@@ -282,10 +282,12 @@ describe('packages: POST /api/packages, GET /api/packages/:id and its download',
       expect(revalidated.status).to.equal(304);
     });
 
-    it('a ready package carries a signed_url that downloads it without a token, for GET only; pending ones have none; a changed owner or id is 403', async () => {
-      const { view } = await createPackage(server.url, alice, { paths: ['one.txt'] });
+    it('a ready package carries a signed_url (for a token with files:sign) that downloads it without a token, for GET only; pending ones have none; a changed owner or id is 403', async () => {
+      const signer = await hsToken({ sub: 'alice', scope: 'files:archive files:sign' });
+      const { view } = await createPackage(server.url, signer, { paths: ['one.txt'] });
       expect(view).to.not.have.property('signed_url');
-      const ready = await readyView(server.url, view.id, alice);
+      const ready = await readyView(server.url, view.id, signer);
+      expect(await viewOf(server.url, view.id, alice), 'no signed_url without files:sign').to.not.have.property('signed_url');
       const signedUrl = ready.signed_url!;
       expect(signedUrl.startsWith(`${server.url}/api/packages/${view.id}/download?sub=alice&expires=`)).to.equal(true);
       const expires = Number(/expires=(\d+)/.exec(signedUrl)![1]);
@@ -793,7 +795,7 @@ describe('packages: POST /api/packages, GET /api/packages/:id and its download',
 
   describe('heartbeats under load', () => {
     it('many queued packages with a short heartbeat all get built (regression guard: heartbeat rounds that overlap pile up and starve the builds)', async () => {
-      const busy = await start({ heartbeat: '10ms', maxConcurrent: 2 });
+      const busy = await start({ heartbeat: '10ms', maxConcurrent: 2, maxPerSubject: 100 });
       try {
         const ids: string[] = [];
         for (let index = 0; index < 60; index += 1) ids.push((await createPackage(busy.url, alice, { paths: ['sel'] })).view.id);
