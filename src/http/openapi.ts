@@ -403,17 +403,20 @@ export function createOpenApiDocument(config: Config): object {
   const packageCreate: OperationSpec = {
     operationId: 'postPackages',
     summary: 'Build an archive in the background',
-    description: `Every path is authorized now; the archive is built later, kept for packages.retention, and fetched once ready.${packageNote}`,
+    description:
+      `Every path is authorized now; the archive is built later, kept for packages.retention, and fetched once ready.${packageNote}` +
+      ' 429 RATE_LIMITED while the subject has packages.maxPerSubject packages waiting or building, while its packages keep packages.maxBytesPerSubject, or while the service queues packages.maxQueued.',
     tag: 'packages',
     scopes: packageScopes,
     requestBody: { required: true, content: jsonContent(ref('schemas', 'ArchiveRequest')) },
     responses: { 202: { description: 'Accepted: the package, pending.', headers: headers('Location', 'Cache-Control'), content: packageView } },
     errors: ['BAD_REQUEST', 'UNKNOWN_FSTYPE', 'FORBIDDEN', 'PATH_NOT_ALLOWED'],
   };
+  const claimsNote = ' The token must still cover what the package packed (its fstype and every path), else 403 FORBIDDEN; `signed_url` is handed only to a token with files:sign.';
   const packageStatus: OperationSpec = {
     operationId: 'getPackage',
     summary: 'A package\'s status',
-    description: `Poll until \`status\` is ready (or failed).${packageNote}`,
+    description: `Poll until \`status\` is ready (or failed).${packageNote}${claimsNote}`,
     tag: 'packages',
     scopes: packageScopes,
     parameters: [PACKAGE_ID_PARAMETER],
@@ -424,7 +427,7 @@ export function createOpenApiDocument(config: Config): object {
     operationId: 'getPackageDownload',
     summary: 'Download a built package',
     description:
-      `409 NOT_READY until the package is ready (or for good once it failed), then the archive as a file: Range, ETag, conditional requests.${packageNote}` +
+      `409 NOT_READY until the package is ready (with Retry-After while it is pending or running; for good once it failed), then the archive as a file: Range, ETag, conditional requests.${packageNote}${claimsNote}` +
       ' The `signed_url` of a ready package reaches it without a token: it carries `sub`, `expires`, `kid` and `sig`.',
     tag: 'packages',
     scopes: packageScopes,

@@ -126,13 +126,13 @@ export class PackageService {
   private async admit(principal: Principal & { subject: string }, request: PackageRequest): Promise<PackageManifest> {
     if (this.queue.length >= this.settings.maxQueued) {
       fail('RATE_LIMITED', `${this.queue.length} packages are waiting to be built, the most this service queues; retry in a few seconds`, {
-        headers: { 'Retry-After': String(RETRY_BUILDS_SECONDS) },
+        headers: overCap('packages-queued', this.settings.maxQueued, RETRY_BUILDS_SECONDS),
       });
     }
     const usage = await this.usageOf(principal.subject);
     if (usage.active >= this.settings.maxPerSubject) {
       fail('RATE_LIMITED', `you have ${usage.active} packages waiting or being built, the most allowed at once; retry when one is ready`, {
-        headers: { 'Retry-After': String(RETRY_BUILDS_SECONDS) },
+        headers: overCap('packages-building', this.settings.maxPerSubject, RETRY_BUILDS_SECONDS),
       });
     }
     if (usage.bytes >= this.settings.maxBytesPerSubject) this.failOverBytes(usage);
@@ -211,7 +211,7 @@ export class PackageService {
     const retry = usage.nextExpiry === null ? RETRY_BUILDS_SECONDS : Math.max(1, Math.ceil((usage.nextExpiry - Date.now()) / 1000));
     const held = adding > 0 ? `${formatBytes(usage.bytes)} already, and this package would add ${formatBytes(adding)}` : formatBytes(usage.bytes);
     fail('RATE_LIMITED', `your packages keep ${held}; the most one subject may keep is ${limit}. Space frees as your packages expire`, {
-      headers: { 'Retry-After': String(retry) },
+      headers: overCap('packages-bytes', this.settings.maxBytesPerSubject, retry),
     });
   }
 
@@ -295,6 +295,11 @@ export class PackageService {
       }
     }
   }
+}
+
+/** The headers of a 429 for a package cap, as every limit answers them: Retry-After, and the draft RateLimit pair. */
+function overCap(policy: string, quota: number, retrySeconds: number): Record<string, string> {
+  return { 'Retry-After': String(retrySeconds), 'RateLimit-Policy': `"${policy}";q=${quota}`, RateLimit: `"${policy}";r=0;t=${retrySeconds}` };
 }
 
 /** A reason a person can act on: the typed error's own message, or a plain account of a disk problem. */

@@ -117,6 +117,7 @@ describe('packages within bounds', function () {
       const body = await expectError(refused, 429, 'RATE_LIMITED');
       expect(body.error).to.match(/2 packages waiting or being built/);
       expect(Number(refused.headers.get('retry-after'))).to.be.greaterThan(0);
+      expect(refused.headers.get('ratelimit-policy')).to.equal('"packages-building";q=2');
       expect(readdirSync(spool).length, 'no package folder is made for a refused request').to.equal(before);
       await created(server.url, bob, { paths: ['one.txt'] });
     });
