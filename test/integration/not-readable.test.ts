@@ -1,7 +1,7 @@
 // Proves NOT_READABLE (and its place in the check order) against a server that really lacks the permission: a child dropped to nobody when tests run as root, else the server in-process.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
@@ -11,7 +11,9 @@ import { startTestServer, TEST_SECRET, type TestServer } from '../helpers/server
 import { hsToken } from '../helpers/tokens.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const FIXTURE = 'test/integration/fixtures/unprivileged-server.ts';
+const FIXTURE = path.join(REPO, 'test/integration/fixtures/unprivileged-server.ts');
+// Given by absolute URL: the child runs in the test's temp folder, where "tsx" would not resolve.
+const TSX_LOADER = import.meta.resolve('tsx');
 const NOBODY = 65534;
 const START_DEADLINE_MS = 15_000;
 
@@ -27,12 +29,20 @@ interface Identity {
   groups: number[];
 }
 
-/** Starts the unprivileged child and resolves with the identity line it prints once listening. */
-function startUnprivileged(configFile: string): { child: ChildProcess; ready: Promise<Identity>; stderr: () => string } {
+/**
+ * Starts the unprivileged child and resolves with the identity line it
+ * prints once listening. It runs in `workDir` (the test's temp folder, open
+ * to nobody), so no default path of the config (config/, var/, the packages
+ * folder) resolves into the checkout, which nobody may be unable to enter
+ * (a clone in /root, or in a mode-700 folder).
+ */
+function startUnprivileged(configFile: string, workDir: string): { child: ChildProcess; ready: Promise<Identity>; stderr: () => string } {
   const env: NodeJS.ProcessEnv = {};
   for (const [name, value] of Object.entries(process.env)) if (name !== 'NODE_ENV' && !name.startsWith('FILEGATE_')) env[name] = value;
   env.FILEGATE_CONFIG = configFile;
-  const child = spawn(process.execPath, ['--import', 'tsx', FIXTURE], { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // tsx compiles with the project's settings, found by path rather than from the working folder.
+  env.TSX_TSCONFIG_PATH = path.join(REPO, 'tsconfig.json');
+  const child = spawn(process.execPath, ['--import', TSX_LOADER, FIXTURE], { cwd: workDir, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stderr!.on('data', (chunk: Buffer) => {
@@ -93,6 +103,14 @@ describe(`NOT_READABLE from a server without the permission (${AS_ROOT ? 'child 
     mode(tmp.file('root/unreadable-empty.txt', ''), 0o000);
     mode(tmp.file('root/closed/inside.txt', 'behind a closed folder\n'), 0o644);
     tmp.folder('root/sealed');
+    // Read but not entered (r without x for the service): its names can be read, its entries not reached.
+    mode(tmp.file('root/not-entered/inside.txt', 'behind a folder that can be read but not entered\n'), 0o644);
+    tmp.folder('root/not-entered-empty');
+    // A readable folder holding what an archive must leave out, not fail on.
+    chmodSync(tmp.folder('root/mixed'), 0o755);
+    mode(tmp.file('root/mixed/readable.txt', 'beside closed folders\n'), 0o644);
+    mode(tmp.file('root/mixed/not-entered/inside.txt', 'left out\n'), 0o644);
+    tmp.folder('root/mixed/sealed');
     tmp.symlink('root/link-to-unreadable.txt', 'unreadable.txt');
     chmodSync(tmp.folder('outside'), 0o755);
     mode(tmp.file('outside/secret.txt', 'outside the layer root\n'), 0o000);
@@ -100,10 +118,18 @@ describe(`NOT_READABLE from a server without the permission (${AS_ROOT ? 'child 
     // As root the server runs as nobody, so a root-owned 0700 folder is closed to it; a non-root owner needs 0000.
     closeFolder(path.join(root, 'closed'), AS_ROOT ? 0o700 : 0o000);
     closeFolder(path.join(root, 'sealed'), 0o000);
+    // For root's child (nobody is "other") and for a non-root owner alike, 0444 is r without x.
+    closeFolder(path.join(root, 'not-entered'), 0o444);
+    closeFolder(path.join(root, 'not-entered-empty'), 0o444);
+    closeFolder(path.join(root, 'mixed/not-entered'), 0o444);
+    closeFolder(path.join(root, 'mixed/sealed'), 0o000);
 
-    token = await hsToken({ scope: 'files:read files:list' });
+    token = await hsToken({ scope: 'files:read files:list files:archive' });
 
     if (AS_ROOT) {
+      // Everything the server writes lives in the test's temp folder, owned by the user it becomes.
+      const packagesDir = tmp.folder('packages');
+      chownSync(packagesDir, NOBODY, NOBODY);
       const configFile = path.join(tmp.dir, 'filegate.json');
       writeFileSync(
         configFile,
@@ -111,10 +137,13 @@ describe(`NOT_READABLE from a server without the permission (${AS_ROOT ? 'child 
           server: { host: '127.0.0.1', port: 0 },
           layers: { OsFs: { root } },
           auth: { secret: TEST_SECRET },
+          // Given, so no development key is made under the working folder.
+          signing: { keys: { test: TEST_SECRET }, currentKey: 'test' },
+          packages: { dir: packagesDir },
           log: { level: 'warn' },
         }),
       );
-      const started = startUnprivileged(configFile);
+      const started = startUnprivileged(configFile, tmp.dir);
       child = started.child;
       childStderr = started.stderr;
       identity = await started.ready;
@@ -172,6 +201,8 @@ describe(`NOT_READABLE from a server without the permission (${AS_ROOT ? 'child 
     { name: 'an unreadable folder (0000) itself (NOT_A_FILE comes before NOT_READABLE)', filepath: 'sealed', status: 403, code: 'NOT_A_FILE' },
     { name: 'a folder the service may not open itself (NOT_A_FILE comes before NOT_READABLE)', filepath: 'closed', status: 403, code: 'NOT_A_FILE' },
     { name: 'a readable folder itself', filepath: 'open', status: 403, code: 'NOT_A_FILE' },
+    { name: 'a file inside a folder the service may read but not enter', filepath: 'not-entered/inside.txt', status: 403, code: 'NOT_READABLE' },
+    { name: 'a folder the service may read but not enter itself (NOT_A_FILE comes before NOT_READABLE)', filepath: 'not-entered', status: 403, code: 'NOT_A_FILE' },
   ];
   for (const testCase of refused.filter((candidate) => AS_ROOT || !candidate.rootOnly)) {
     it(`answers ${testCase.status} ${testCase.code} for ${testCase.name}, leaking no server path`, async () => {
@@ -186,6 +217,9 @@ describe(`NOT_READABLE from a server without the permission (${AS_ROOT ? 'child 
     const cases: Array<{ name: string; folder: string; status: number; code: string | null }> = [
       { name: 'a folder with mode 0000', folder: 'sealed', status: 403, code: 'NOT_READABLE' },
       { name: 'a folder closed to the service', folder: 'closed', status: 403, code: 'NOT_READABLE' },
+      // Its names can be read, but no entry can be statted: not an empty listing with "total": 1.
+      { name: 'a folder the service may read but not enter (0444)', folder: 'not-entered', status: 403, code: 'NOT_READABLE' },
+      { name: 'an empty folder the service may read but not enter (0444)', folder: 'not-entered-empty', status: 403, code: 'NOT_READABLE' },
       { name: 'an unreadable file (NOT_A_FILE comes before NOT_READABLE)', folder: 'unreadable.txt', status: 403, code: 'NOT_A_FILE' },
       { name: 'an open folder', folder: 'open', status: 200, code: null },
     ];
@@ -201,6 +235,71 @@ describe(`NOT_READABLE from a server without the permission (${AS_ROOT ? 'child 
         expect(body.error).to.include(testCase.folder);
       });
     }
+  });
+
+  describe('archives: a folder the service may not read is NOT_READABLE (an archive wants a file or a folder)', () => {
+    const archive = (target: string) => fetch(`${url}/api/archive?path=${encodeURIComponent(target)}`, { headers: { Authorization: `Bearer ${token}` } });
+    const cases: Array<{ name: string; target: string; code: string }> = [
+      { name: 'a folder with mode 0000', target: 'sealed', code: 'NOT_READABLE' },
+      { name: 'a folder closed to the service', target: 'closed', code: 'NOT_READABLE' },
+      { name: 'a folder the service may read but not enter (0444)', target: 'not-entered', code: 'NOT_READABLE' },
+      { name: 'an empty folder the service may read but not enter (0444)', target: 'not-entered-empty', code: 'NOT_READABLE' },
+      { name: 'a file inside a folder the service may read but not enter', target: 'not-entered/inside.txt', code: 'NOT_READABLE' },
+      { name: 'a file with mode 0000', target: 'unreadable.txt', code: 'NOT_READABLE' },
+    ];
+    for (const testCase of cases) {
+      it(`${testCase.name}: 403 ${testCase.code}`, async () => {
+        const response = await archive(testCase.target);
+        const body = await expectError(response, 403, testCase.code, [tmp.dir, root, 'EACCES', 'EPERM']);
+        expect(body.error).to.include(testCase.target);
+      });
+    }
+
+    it('a readable folder holding folders closed to the service: 200, those left out and counted', async () => {
+      const response = await archive('mixed');
+      expect(response.status, await response.clone().text()).to.equal(200);
+      expect(response.headers.get('content-type')).to.equal('application/zip');
+      // "sealed" (0000) and what "not-entered" (0444) holds cannot be read.
+      expect(Number(response.headers.get('x-archive-skipped'))).to.be.at.least(2);
+      const zip = Buffer.from(await response.arrayBuffer());
+      expect(zip.includes('mixed/readable.txt')).to.equal(true);
+      expect(zip.includes('beside closed folders')).to.equal(true);
+      expect(zip.includes('left out')).to.equal(false);
+    });
+  });
+
+  describe('packages: built by the same walk, in a package folder the service may write wherever the checkout lives', () => {
+    const create = async (target: string) => {
+      const response = await fetch(`${url}/api/packages`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ paths: [target] }),
+      });
+      expect(response.status, await response.clone().text()).to.equal(202);
+      return ((await response.json()) as { id: string }).id;
+    };
+    /** Polls the package's status until it has settled: a bounded number of polls, not a deadline. */
+    const settle = async (id: string) => {
+      for (let poll = 0; poll < 200; poll += 1) {
+        const response = await fetch(`${url}/api/packages/${id}`, { headers: { Authorization: `Bearer ${token}` } });
+        expect(response.status).to.equal(200);
+        const view = (await response.json()) as { status: string; error?: string };
+        if (view.status === 'ready' || view.status === 'failed') return view;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      throw new Error(`package ${id} never settled`);
+    };
+
+    it('a package of a readable folder is built: ready', async () => {
+      const view = await settle(await create('mixed'));
+      expect(view, JSON.stringify(view)).to.include({ status: 'ready' });
+    });
+
+    it('a package of a folder with mode 0000 fails, saying the service may not read it (not "not a file")', async () => {
+      const view = await settle(await create('sealed'));
+      expect(view.status).to.equal('failed');
+      expect(view.error).to.include('sealed').and.include('not allowed to read');
+    });
   });
 
   it('answers HEAD on an unreadable file with the same 403 NOT_READABLE headers', async () => {
