@@ -14,6 +14,9 @@ const path4097 = `${base}/${'b'.repeat(77)}`;
 // The same limit in multi-byte characters: "é" is 2 bytes, "日" 3, "😀" 4 (and 2 UTF-16 units).
 const path4096Wide = `${Array.from({ length: 20 }, () => '日'.repeat(66)).join('/')}/${'é'.repeat(58)}`;
 const path4097Wide = `${path4096Wide}x`;
+// The limit is on the value as sent: a leading "/" (the layer root) counts as one of its bytes.
+const path4096Slash = `/${path4096.slice(1)}`;
+const path4097Slash = `/${path4096}`;
 
 const segment255 = 'x'.repeat(255);
 const segment256 = 'x'.repeat(256);
@@ -29,6 +32,7 @@ const levels = (count: number) => Array.from({ length: count }, (_, index) => `d
 describe('parseLayerPath', () => {
   it('the byte-length fixtures have the sizes the cases claim', () => {
     expect([bytes(path4096), bytes(path4097), bytes(path4096Wide), bytes(path4097Wide)]).to.deep.equal([4096, 4097, 4096, 4097]);
+    expect([bytes(path4096Slash), bytes(path4097Slash)]).to.deep.equal([4096, 4097]);
     expect([segment255, segment255Accent, segment255Cjk, segment255Emoji].map(bytes)).to.deep.equal([255, 255, 255, 255]);
     expect([segment256, segment256Accent, segment256Cjk, segment256Emoji].map(bytes)).to.deep.equal([256, 256, 256, 256]);
     // Each multi-byte segment is well under 255 characters, so only a byte count refuses the 256-byte ones.
@@ -58,6 +62,7 @@ describe('parseLayerPath', () => {
       ['a 255-byte name with 4-byte characters', segment255Emoji, [segment255Emoji]],
       ['a 4096-byte path', path4096, path4096.split('/')],
       ['a 4096-byte path of multi-byte characters', path4096Wide, path4096Wide.split('/')],
+      ['a 4096-byte value with the root slash', path4096Slash, path4096Slash.slice(1).split('/')],
       ['64 levels', levels(64).join('/'), levels(64)],
       ['64 levels after the root slash', `/${levels(64).join('/')}`, levels(64)],
     ];
@@ -97,6 +102,7 @@ describe('parseLayerPath', () => {
       ['a 256-byte name of 4-byte characters (128 UTF-16 units)', segment256Emoji],
       ['a 4097-byte path', path4097],
       ['a 4097-byte path of multi-byte characters (far fewer than 4097 characters)', path4097Wide],
+      ['a 4097-byte value with the root slash', path4097Slash],
       ['65 levels', levels(65).join('/')],
       ['65 levels after the root slash', `/${levels(65).join('/')}`],
     ];
