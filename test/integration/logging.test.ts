@@ -220,6 +220,37 @@ describe('access log (GET /api/download)', () => {
     });
   });
 
+  describe('credentials under any name stay out of the log', () => {
+    // The names of issue 10's review and their usual spellings; the token is a real, valid one each time.
+    const names = ['access_token', 'jwt', 'auth', 'api_key', 'signature', 'X-Amz-Signature', 'id_token', 'apikey', 'client_secret', 'password', 'X-Amz-Security-Token', 'access%5Ftoken', 'ACCESS_TOKEN'];
+    for (const name of names) {
+      it(`redacts a valid token sent as "${name}", with and without a header token`, async () => {
+        const token = await hsToken({ sub: 'nadia', nonce: `under-${name}` });
+        const withHeader = await request(`filepath=a.txt&${name}=${token}`, await hsToken({ sub: 'nadia' }));
+        expect(withHeader.response.status).to.equal(200);
+        expect(withHeader.line.url).to.equal(`/api/download?filepath=a.txt&${name}=[REDACTED]`);
+        const alone = await request(`${name}=${token}&filepath=a.txt`, null);
+        expect(alone.response.status).to.equal(401);
+        expect(alone.line.url).to.equal(`/api/download?${name}=[REDACTED]&filepath=a.txt`);
+        expectTokenAbsent(token);
+      });
+    }
+
+    it('redacts a valid token under a name that says nothing, with its dots percent-encoded, and in a path', async () => {
+      const token = await hsToken({ sub: 'olaf', nonce: 'unnamed' });
+      const plain = await request(`filepath=a.txt&x=${token}`, await hsToken());
+      expect(plain.line.url).to.equal('/api/download?filepath=a.txt&x=[REDACTED]');
+      const encoded = await request(`filepath=a.txt&x=${token.replace(/\./g, '%2E')}`, await hsToken());
+      expect(encoded.line.url).to.equal('/api/download?filepath=a.txt&x=[REDACTED]');
+      const inPath = await fetch(`${server.url}/api/${token}`);
+      await inPath.text();
+      const line = await waitForAccessLine(server, inPath.headers.get('x-request-id')!);
+      expect(line).to.include({ status: 404, url: '/api/[REDACTED]' });
+      expectTokenAbsent(token);
+      expect(server.rawLogs()).to.not.include(token.split('.')[1]!.replace(/\./g, '%2E'));
+    });
+  });
+
   describe('control characters', () => {
     /** Every raw line is one complete JSON object: nothing split a line or added one. */
     function expectWholeJsonLines(): void {

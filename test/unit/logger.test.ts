@@ -1,12 +1,22 @@
 // Table tests for the log helpers: secret query values redacted from URLs, control characters escaped.
 
 import { expect } from 'chai';
-import { escapeControl, redactUrl } from '../../src/logger.js';
+import { escapeControl, hasJwt, isCredentialName, redactUrl } from '../../src/logger.js';
+
+// A JWS and a JWE as they appear on the wire (compact serialisation), and an unsecured JWT (empty signature).
+const JWS = 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJhIiwiZXhwIjoxfQ.c2lnbmF0dXJlLWJ5dGVz_-x';
+const JWE = 'eyJhbGciOiJSU0EtT0FFUCIsImVuYyI6IkEyNTZHQ00ifQ.a2V5.aXY.Y2lwaGVydGV4dA.dGFn';
+const UNSECURED = 'eyJhbGciOiJub25lIn0.eyJzdWIiOiJhIn0.';
+// Headers written with a space or a line break after "{" begin "eyA" and "ewo".
+const SPACED = 'eyAiYWxnIjoiSFMyNTYifQ.eyJzdWIiOiJhIn0.c2ln';
+const NEWLINE = 'ewogImFsZyI6IkhTMjU2In0.eyJzdWIiOiJhIn0.c2ln';
 
 describe('redactUrl', () => {
   const cases: Array<[string, string, string]> = [
     ['no query', '/api/download', '/api/download'],
     ['a query without secrets', '/api/download?filepath=a%2Fb.mp4&fstype=media', '/api/download?filepath=a%2Fb.mp4&fstype=media'],
+    ['filegate\'s own parameters', '/api/list?path=a&type=video&sort=name&order=asc&limit=5&cursor=abc.def.ghi&q=x', '/api/list?path=a&type=video&sort=name&order=asc&limit=5&cursor=abc.def.ghi&q=x'],
+    ['a signed URL keeps expires, kid and sub', '/api/packages/p/download?sub=alice&expires=1700000000&kid=k1&sig=deadbeef', '/api/packages/p/download?sub=alice&expires=1700000000&kid=k1&sig=[REDACTED]'],
     ['token', '/api/download?filepath=a&token=eyJhbGciOi.x.y', '/api/download?filepath=a&token=[REDACTED]'],
     ['token first', '/api/download?token=abc&filepath=a', '/api/download?token=[REDACTED]&filepath=a'],
     ['sig', '/api/download?filepath=a&expires=1700000000&kid=k1&sig=deadbeef', '/api/download?filepath=a&expires=1700000000&kid=k1&sig=[REDACTED]'],
@@ -17,18 +27,79 @@ describe('redactUrl', () => {
     ['repeated token', '/x?token=a&token=b', '/x?token=[REDACTED]&token=[REDACTED]'],
     ['a token with no value', '/x?token', '/x?token=[REDACTED]'],
     ['a token value with "=" and "%"', '/x?token=a=b%3D', '/x?token=[REDACTED]'],
-    ['names that only contain the word', '/x?tokens=1&my_token=2&signature=3', '/x?tokens=1&my_token=2&signature=3'],
     ['an undecodable name is kept as sent', '/x?%E0%A4%A=1&token=s', '/x?%E0%A4%A=1&token=[REDACTED]'],
     ['an empty query', '/x?', '/x?'],
+    ['an empty pair', '/x?a=1&&token=s', '/x?a=1&&token=[REDACTED]'],
+    // Names that only begin with or contain a credential word are not credentials.
+    ['"tokens", "tokenizer", "keys", "signed", "authors"', '/x?tokens=1&tokenizer=2&keys=3&signed=4&authors=5', '/x?tokens=1&tokenizer=2&keys=3&signed=4&authors=5'],
   ];
   for (const [what, url, expected] of cases) {
     it(`${what}: ${url}`, () => expect(redactUrl(url)).to.equal(expected));
   }
 
+  describe('credential names, whatever the case, separators or percent-encoding', () => {
+    const names = [
+      'token', 'access_token', 'id_token', 'refresh_token', 'auth_token', 'private_token', 'session_token',
+      'jwt', 'auth', 'oauth', 'authorization', 'bearer',
+      'api_key', 'apikey', 'api-key', 'X-API-Key', 'key', 'secret_key', 'access_key', 'private_key',
+      'secret', 'client_secret', 'password', 'passwd', 'pwd', 'db_password',
+      'sig', 'signature', 'Signature', 'X-Amz-Signature', 'x-goog-signature',
+      'X-Amz-Credential', 'X-Amz-Security-Token', 'x-goog-credential', 'credentials',
+      'client_assertion', 'sessionid', 'PHPSESSID',
+      'access%5Ftoken', 'access%5ftoken', 'ACCESS_TOKEN', 'accessToken', 'auth[token]', 'auth.token', 'x%2Damz%2Dsignature', 'api+key',
+    ];
+    for (const name of names) {
+      it(`${name}`, () => {
+        expect(isCredentialName(name)).to.equal(true);
+        expect(redactUrl(`/x?a=1&${name}=opaque-secret-value`)).to.equal(`/x?a=1&${name}=[REDACTED]`);
+      });
+    }
+  });
+
+  describe('JWTs under any name, and in path segments', () => {
+    const cases: Array<[string, string, string]> = [
+      ['a JWS under a name filegate does not know', `/x?next=1&q2=${JWS}`, '/x?next=1&q2=[REDACTED]'],
+      ['a JWE (five parts)', `/x?blob=${JWE}`, '/x?blob=[REDACTED]'],
+      ['an unsecured JWT (empty signature)', `/x?u=${UNSECURED}`, '/x?u=[REDACTED]'],
+      ['a header with a space after "{"', `/x?u=${SPACED}`, '/x?u=[REDACTED]'],
+      ['a header with a line break after "{"', `/x?u=${NEWLINE}`, '/x?u=[REDACTED]'],
+      ['dots percent-encoded', `/x?u=${JWS.replace(/\./g, '%2E')}`, '/x?u=[REDACTED]'],
+      ['lower-case "%2e" and an encoded first letter', `/x?u=%65${JWS.slice(1).replace(/\./g, '%2e')}`, '/x?u=[REDACTED]'],
+      ['inside another URL given as a value', `/x?redirect=https%3A%2F%2Fa.example%2F%3Fx%3D${JWS}`, '/x?redirect=[REDACTED]'],
+      ['after "Bearer "', `/x?h=Bearer+${JWS}`, '/x?h=[REDACTED]'],
+      ['as a parameter name', `/x?${JWS}`, '/x?[REDACTED]'],
+      ['as a path segment', `/download/video/${JWS}/x.mp4?a=1`, '/download/video/[REDACTED]/x.mp4?a=1'],
+      ['as a path segment, percent-encoded', `/d/${JWS.replace(/\./g, '%2E')}`, '/d/[REDACTED]'],
+    ];
+    for (const [what, url, expected] of cases) {
+      it(`${what}`, () => expect(redactUrl(url)).to.equal(expected));
+    }
+  });
+
+  describe('values that are not JWTs stay', () => {
+    const kept = [
+      'report.final.pdf', 'archive.tar.gz', 'eyes.of.march.txt', 'ewe.and.lamb', 'a/b.c.d/e.f',
+      'eyJhbGciOiJIUzI1NiJ9', // a lone header, no dots
+      'eyJhbGciOiJIUzI1NiJ9.payload', // two parts
+      'x.eyJhbGciOiJIUzI1NiJ9', 'v1.2.3', '%E0%A4%A.b.c',
+    ];
+    for (const value of kept) {
+      it(`${value}`, () => {
+        expect(hasJwt(value)).to.equal(false);
+        expect(redactUrl(`/x?filepath=${value}`)).to.equal(`/x?filepath=${value}`);
+        expect(redactUrl(`/d/${value}`)).to.equal(`/d/${value}`);
+      });
+    }
+  });
+
   it('leaves no secret value anywhere in the result', () => {
     const secret = 'SECRET-VALUE-123';
-    const url = `/api/download?filepath=a&%74oken=${secret}&TOKEN=${secret}&sig=${secret}&%53IG=${secret}`;
+    const url = `/api/download?filepath=a&%74oken=${secret}&TOKEN=${secret}&sig=${secret}&%53IG=${secret}&access%5Ftoken=${secret}&X-Amz-Signature=${secret}`;
     expect(redactUrl(url)).to.not.include(secret);
+    const [, payload, signature] = JWS.split('.');
+    for (const url of [`/x?anything=${JWS}`, `/x/${JWS}`, `/x?y=${JWS.replace(/\./g, '%2E')}`]) {
+      expect(redactUrl(url)).to.not.include(payload).and.not.include(signature);
+    }
   });
 });
 
