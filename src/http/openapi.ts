@@ -14,6 +14,7 @@ import { downloadQuerySchema } from '../routes/download.js';
 import { DEFAULT_LIMIT, listQuerySchema, listResponseSchema, listTypeSchema, MAX_LIMIT } from '../routes/list.js';
 import { signBodySchema, signResponseSchema } from '../routes/sign.js';
 import { SIGNATURE_PARAMETERS } from '../signing/url-signer.js';
+import { CONTENT_SECURITY_POLICIES } from '../transfer/content-security-policy.js';
 
 type Json = Record<string, unknown>;
 type Method = 'get' | 'head' | 'post' | 'put';
@@ -120,7 +121,12 @@ const HEADERS: Record<string, Json> = {
   'Accept-Ranges': { description: '`bytes` on files; `none` on streamed archives.', schema: { type: 'string', enum: ['bytes', 'none'] } },
   'Content-Description': { schema: { type: 'string', const: 'File Transfer' } },
   'Content-Transfer-Encoding': { schema: { type: 'string', const: 'binary' } },
-  'Content-Security-Policy': { schema: { type: 'string', const: "default-src 'none'; sandbox" } },
+  'Content-Security-Policy': {
+    description:
+      "`default-src 'none'; sandbox` on attachments and archives. A file served inline gets what the browser's own viewer needs to show it, and never `allow-scripts`: " +
+      "an image, `style-src 'unsafe-inline'` (the viewer's page styles); audio and video, `media-src 'self'` and `sandbox allow-same-origin` (the player fetches the URL again, same-origin); PDF and plain text, nothing more.",
+    schema: { type: 'string', enum: [...CONTENT_SECURITY_POLICIES] },
+  },
   'X-Content-Type-Options': { schema: { type: 'string', const: 'nosniff' } },
   'WWW-Authenticate': { description: 'A `Bearer` challenge with `error` and `error_description` (RFC 6750 §3).', required: true, schema: { type: 'string' } },
   Allow: { description: 'The methods the path serves.', required: true, schema: { type: 'string' } },

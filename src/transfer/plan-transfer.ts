@@ -4,6 +4,7 @@ import { fail } from '../errors.js';
 import { isPassiveType, toContentType } from '../files/file-types.js';
 import type { BodyPiece, ByteRange, FileStat } from '../layers/layer.js';
 import { toContentDisposition, type DispositionType } from './content-disposition.js';
+import { toContentSecurityPolicy } from './content-security-policy.js';
 import { evaluatePreconditions, isRangeFresh, type ConditionalHeaders } from './preconditions.js';
 import { decideRange } from './range.js';
 import { toLastModified, toValidators } from './validators.js';
@@ -39,13 +40,12 @@ export interface TransferPlan {
   readonly body: readonly BodyPiece[];
 }
 
-// Every file response carries these (SPEC, Transfer semantics).
+// Every file response carries these (SPEC, Transfer semantics), and a Content-Security-Policy that depends on how it is served.
 const FIXED_HEADERS = {
   'Content-Description': 'File Transfer',
   'Content-Transfer-Encoding': 'binary',
   'Accept-Ranges': 'bytes',
   'X-Content-Type-Options': 'nosniff',
-  'Content-Security-Policy': "default-src 'none'; sandbox",
 } as const;
 
 /**
@@ -82,7 +82,12 @@ export function planTransfer(request: TransferRequest, file: TransferFile, optio
 
   const contentType = toContentType(file.mediaType);
   const disposition = request.disposition === 'inline' && isPassiveType(file.mediaType) ? 'inline' : 'attachment';
-  const common = { ...FIXED_HEADERS, 'Content-Disposition': toContentDisposition(disposition, file.filename), ...cacheHeaders };
+  const common = {
+    ...FIXED_HEADERS,
+    'Content-Security-Policy': toContentSecurityPolicy(disposition, file.mediaType),
+    'Content-Disposition': toContentDisposition(disposition, file.filename),
+    ...cacheHeaders,
+  };
   const withBody = (status: number, headers: Record<string, string>, body: BodyPiece[]): TransferPlan => ({
     status,
     headers: { ...common, ...headers },

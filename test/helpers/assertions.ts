@@ -3,8 +3,31 @@
 import { expect } from 'chai';
 import { FilegateError } from '../../src/errors.js';
 
-/** Checks the headers the SPEC requires on every file response (200, 206 and HEAD alike). */
-export function expectFileHeaders(response: Response): void {
+// The exact policies of SPEC, Transfer semantics, written out here rather than
+// imported from src, so that changing a policy means changing the tests too.
+const STRICT_POLICY = "default-src 'none'; sandbox";
+const IMAGE_POLICY = "default-src 'none'; style-src 'unsafe-inline'; sandbox";
+const MEDIA_POLICY = "default-src 'none'; media-src 'self'; sandbox allow-same-origin";
+
+/**
+ * The Content-Security-Policy a file response must carry: strict for an
+ * attachment, and for a file served inline the policy of its kind (images;
+ * audio and video; strict for PDF, text and anything else).
+ */
+export function expectedPolicy(disposition: 'inline' | 'attachment', mediaType: string): string {
+  if (disposition === 'attachment' || mediaType === 'image/svg+xml') return STRICT_POLICY;
+  const top = mediaType.slice(0, mediaType.indexOf('/'));
+  if (top === 'image') return IMAGE_POLICY;
+  return top === 'audio' || top === 'video' ? MEDIA_POLICY : STRICT_POLICY;
+}
+
+/**
+ * Checks the headers the SPEC requires on every file response (200, 206 and
+ * HEAD alike). The Content-Security-Policy must be exactly the one for how the
+ * file was served (its Content-Disposition) and its kind (its Content-Type, or
+ * `mediaType`, which an inline multipart/byteranges answer must name).
+ */
+export function expectFileHeaders(response: Response, options: { mediaType?: string } = {}): void {
   const h = response.headers;
   expect(h.get('content-type'), 'Content-Type').to.be.a('string').and.not.equal('');
   expect(h.get('content-length'), 'Content-Length').to.match(/^\d+$/);
@@ -16,7 +39,14 @@ export function expectFileHeaders(response: Response): void {
   expect(h.get('last-modified'), 'Last-Modified').to.match(/GMT$/);
   expect(h.get('cache-control')).to.equal('private, no-cache');
   expect(h.get('x-content-type-options')).to.equal('nosniff');
-  expect(h.get('content-security-policy')).to.equal("default-src 'none'; sandbox");
+  const disposition = h.get('content-disposition')?.startsWith('inline;') ? 'inline' : 'attachment';
+  const contentType = (h.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+  if (disposition === 'inline' && contentType === 'multipart/byteranges' && options.mediaType === undefined) {
+    expect.fail('an inline multipart/byteranges answer does not say its kind: pass the file\'s mediaType');
+  }
+  const policy = h.get('content-security-policy');
+  expect(policy, 'Content-Security-Policy').to.equal(expectedPolicy(disposition, options.mediaType ?? contentType));
+  expect(policy, 'Content-Security-Policy').to.not.match(/allow-scripts|script-src/);
   expect(h.get('x-request-id'), 'X-Request-Id').to.be.a('string').and.not.equal('');
 }
 

@@ -127,29 +127,34 @@ describe('GET /api/download: headers', () => {
   });
 
   describe('Content-Disposition type', () => {
-    const cases: Array<{ filepath: string; disposition?: string; expected: 'inline' | 'attachment' }> = [
-      { filepath: 'image.png', disposition: 'inline', expected: 'inline' },
-      { filepath: 'song.mp3', disposition: 'inline', expected: 'inline' },
-      { filepath: 'clip.mp4', disposition: 'inline', expected: 'inline' },
-      { filepath: 'doc.pdf', disposition: 'inline', expected: 'inline' },
-      { filepath: 'hello.txt', disposition: 'inline', expected: 'inline' },
+    const STRICT = "default-src 'none'; sandbox";
+    const IMAGE = "default-src 'none'; style-src 'unsafe-inline'; sandbox";
+    const MEDIA = "default-src 'none'; media-src 'self'; sandbox allow-same-origin";
+    // The policy follows what is served: widened only for an inline image, audio or video (SPEC, Transfer semantics).
+    const cases: Array<{ filepath: string; disposition?: string; expected: 'inline' | 'attachment'; policy: string }> = [
+      { filepath: 'image.png', disposition: 'inline', expected: 'inline', policy: IMAGE },
+      { filepath: 'song.mp3', disposition: 'inline', expected: 'inline', policy: MEDIA },
+      { filepath: 'clip.mp4', disposition: 'inline', expected: 'inline', policy: MEDIA },
+      { filepath: 'doc.pdf', disposition: 'inline', expected: 'inline', policy: STRICT },
+      { filepath: 'hello.txt', disposition: 'inline', expected: 'inline', policy: STRICT },
       // Active types run in the browser: always an attachment.
-      { filepath: 'pic.svg', disposition: 'inline', expected: 'attachment' },
-      { filepath: 'page.html', disposition: 'inline', expected: 'attachment' },
-      { filepath: 'feed.xml', disposition: 'inline', expected: 'attachment' },
-      { filepath: 'app.js', disposition: 'inline', expected: 'attachment' },
-      { filepath: 'file.zzqx', disposition: 'inline', expected: 'attachment' },
-      { filepath: 'hello.txt', expected: 'attachment' },
-      { filepath: 'image.png', expected: 'attachment' },
-      { filepath: 'image.png', disposition: 'attachment', expected: 'attachment' },
+      { filepath: 'pic.svg', disposition: 'inline', expected: 'attachment', policy: STRICT },
+      { filepath: 'page.html', disposition: 'inline', expected: 'attachment', policy: STRICT },
+      { filepath: 'feed.xml', disposition: 'inline', expected: 'attachment', policy: STRICT },
+      { filepath: 'app.js', disposition: 'inline', expected: 'attachment', policy: STRICT },
+      { filepath: 'file.zzqx', disposition: 'inline', expected: 'attachment', policy: STRICT },
+      { filepath: 'hello.txt', expected: 'attachment', policy: STRICT },
+      { filepath: 'image.png', expected: 'attachment', policy: STRICT },
+      { filepath: 'image.png', disposition: 'attachment', expected: 'attachment', policy: STRICT },
+      { filepath: 'clip.mp4', disposition: 'attachment', expected: 'attachment', policy: STRICT },
     ];
     for (const c of cases) {
-      it(`${c.filepath} with ${c.disposition === undefined ? 'no disposition' : `disposition=${c.disposition}`} → ${c.expected}`, async () => {
+      it(`${c.filepath} with ${c.disposition === undefined ? 'no disposition' : `disposition=${c.disposition}`} → ${c.expected}, ${c.policy}`, async () => {
         const response = await download(c.filepath, c.disposition === undefined ? {} : { disposition: c.disposition });
         expect(response.status).to.equal(200);
         expectFileHeaders(response);
         expect(parseDisposition(response.headers.get('content-disposition')!).type).to.equal(c.expected);
-        expect(response.headers.get('content-security-policy')).to.equal("default-src 'none'; sandbox");
+        expect(response.headers.get('content-security-policy')).to.equal(c.policy);
         await response.arrayBuffer();
       });
     }

@@ -138,10 +138,32 @@ describe('planTransfer', () => {
     }
   });
 
-  it('every file response carries the sandboxing CSP and nosniff, even inline', () => {
-    const result = plan('photo.png', statOf(), 'GET', 'inline');
-    expect(header(result.headers, 'Content-Security-Policy')).to.equal("default-src 'none'; sandbox");
-    expect(header(result.headers, 'X-Content-Type-Options')).to.equal('nosniff');
+  describe('Content-Security-Policy: strict unless served inline, then what the viewer of its kind needs', () => {
+    const STRICT = "default-src 'none'; sandbox";
+    const IMAGE = "default-src 'none'; style-src 'unsafe-inline'; sandbox";
+    const MEDIA = "default-src 'none'; media-src 'self'; sandbox allow-same-origin";
+    const cases: Array<[string, DispositionType, string]> = [
+      ['photo.png', 'inline', IMAGE],
+      ['song.wav', 'inline', MEDIA],
+      ['clip.mp4', 'inline', MEDIA],
+      ['clip.webm', 'inline', MEDIA],
+      ['report.pdf', 'inline', STRICT],
+      ['notes.txt', 'inline', STRICT],
+      ['photo.png', 'attachment', STRICT],
+      ['clip.mp4', 'attachment', STRICT],
+      // Asked inline, served as attachment: the policy follows what is served.
+      ['logo.svg', 'inline', STRICT],
+      ['page.html', 'inline', STRICT],
+    ];
+    for (const [filename, asked, expected] of cases) {
+      it(`${filename} asked ${asked} → ${expected}; nosniff always`, () => {
+        for (const request of [{}, { range: 'bytes=0-1' }, { range: 'bytes=0-1,5-6' }]) {
+          const result = planTransfer({ method: 'GET', disposition: asked, ...request }, { stat: statOf(), filename, mediaType: mediaTypeOf(filename) }, options);
+          expect(header(result.headers, 'Content-Security-Policy'), JSON.stringify(request)).to.equal(expected);
+          expect(header(result.headers, 'X-Content-Type-Options')).to.equal('nosniff');
+        }
+      });
+    }
   });
 });
 
