@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Installs the command-line clients the tests drive (curl, wget, aria2c, unzip) from Debian when missing.
+# Installs the command-line clients the tests drive (curl, wget, aria2c, unzip) and the browser they drive headless (Debian's chromium, at /usr/bin/chromium) from Debian when missing.
 set -euo pipefail
 missing=()
 for tool in curl:curl wget:wget aria2c:aria2 unzip:unzip mkfifo:coreutils; do
   command -v "${tool%%:*}" >/dev/null 2>&1 || missing+=("${tool##*:}")
 done
+# test/helpers/browser.ts launches this exact path (playwright-core downloads no browser).
+[ -x /usr/bin/chromium ] || missing+=(chromium)
 [ ${#missing[@]} -eq 0 ] && exit 0
 echo "installing test clients: ${missing[*]}" >&2
 if [ "$(id -u)" -ne 0 ]; then
@@ -14,5 +16,7 @@ if [ "$(id -u)" -ne 0 ]; then
   fi
 fi
 export DEBIAN_FRONTEND=noninteractive
-${SUDO:-} apt-get update -qq
-${SUDO:-} apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# Wait for another apt or dpkg run (unattended upgrades, a parallel job) instead of failing on its lock.
+APT_WAIT=(-o DPkg::Lock::Timeout=300)
+${SUDO:-} apt-get "${APT_WAIT[@]}" update -qq
+${SUDO:-} apt-get "${APT_WAIT[@]}" install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
