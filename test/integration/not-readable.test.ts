@@ -1,7 +1,7 @@
 // Proves NOT_READABLE (and its place in the check order) against a server that really lacks the permission: a child dropped to nobody when tests run as root, else the server in-process.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
@@ -69,6 +69,20 @@ function startUnprivileged(configFile: string, workDir: string): { child: ChildP
   return { child, ready, stderr: () => err };
 }
 
+/**
+ * Throws, saying what to change, when a folder on the way to `folder` is
+ * closed to other users: the child (nobody) must reach the test's temp
+ * folder, which lies under the system's temp dir (TMPDIR), not the checkout.
+ */
+function checkOpenToOthers(folder: string): void {
+  for (let at = folder; ; at = path.dirname(at)) {
+    if ((statSync(at).mode & 0o001) === 0) {
+      throw new Error(`${at} is closed to other users, so the server dropped to nobody cannot reach the test's temp folder under it; run the tests with TMPDIR set to a folder every user may enter, such as /tmp`);
+    }
+    if (path.dirname(at) === at) return;
+  }
+}
+
 describe(`NOT_READABLE from a server without the permission (${AS_ROOT ? 'child process dropped to nobody' : 'in-process, non-root'})`, function () {
   this.timeout(30_000);
   let tmp: TempDir;
@@ -91,6 +105,7 @@ describe(`NOT_READABLE from a server without the permission (${AS_ROOT ? 'child 
     tmp = tempDir('filegate-not-readable-');
     // mkdtemp makes 0700 folders: nobody must be able to walk down to the root.
     chmodSync(tmp.dir, 0o755);
+    if (AS_ROOT) checkOpenToOthers(path.dirname(tmp.dir));
     root = tmp.folder('root');
     chmodSync(root, 0o755);
 
