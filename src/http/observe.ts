@@ -5,7 +5,7 @@ import type { Context, Middleware } from 'koa';
 import { FilegateError, isFilegateError, type ErrorCode } from '../errors.js';
 import { escapeControl, redactUrl, type Logger } from '../logger.js';
 import type { Principal } from '../auth/principal.js';
-import type { TransferRecord } from '../transfer/send-transfer.js';
+import { countBodyBytes } from './body-bytes.js';
 import type { Metrics, ResponseFigures } from './metrics.js';
 
 // An incoming id is kept when it is short and plain; anything else is replaced.
@@ -17,7 +17,6 @@ interface ObservedState {
   principal?: Principal;
   layer?: string;
   errorCode?: ErrorCode;
-  transfer?: TransferRecord;
   /** For handlers that report figures of their own (archives). */
   metrics?: Metrics;
 }
@@ -40,7 +39,8 @@ export function createObserve(logger: Logger, metrics: Metrics): Middleware {
     ctx.set('X-Request-Id', state.requestId);
     state.metrics = metrics;
     metrics.responseOpened(ctx);
-    ctx.res.once('close', () => recordResponse(logger, metrics, ctx, started));
+    const bodyBytes = countBodyBytes(ctx.res);
+    ctx.res.once('close', () => recordResponse(logger, metrics, ctx, started, bodyBytes()));
     try {
       await next();
     } catch (error) {
@@ -91,17 +91,17 @@ function toFilegateError(thrown: unknown): FilegateError {
   return new FilegateError('INTERNAL', 'an internal error occurred; quote the X-Request-Id when reporting it', { cause: thrown });
 }
 
-function recordResponse(logger: Logger, metrics: Metrics, ctx: Context, started: bigint): void {
+function recordResponse(logger: Logger, metrics: Metrics, ctx: Context, started: bigint, bodyBytes: number): void {
   const state = ctx.state as ObservedState;
   const { res } = ctx;
   const finished = res.writableFinished;
-  const declared = Number(res.getHeader('content-length') ?? 0);
   const elapsedNs = Number(process.hrtime.bigint() - started);
   const figures: ResponseFigures = {
     method: ctx.method,
     route: (ctx as { _matchedRoute?: string })._matchedRoute ?? null,
     status: res.statusCode,
-    bytes: ctx.method === 'HEAD' ? 0 : finished ? declared : (state.transfer?.bytesRead() ?? 0),
+    // What the body writes were handed, whoever wrote them (a streamed archive has no Content-Length); HEAD sends none.
+    bytes: ctx.method === 'HEAD' ? 0 : bodyBytes,
     seconds: elapsedNs / 1e9,
     aborted: !finished,
   };

@@ -2,6 +2,7 @@
 
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { truncateSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
@@ -139,6 +140,9 @@ describe('GET /metrics', () => {
     tree.file('data/set/b.txt', 'bb\n');
     tree.file('data/set/empty.txt', '');
     tree.file('data/big/big.bin', '');
+    // A small entry read whole and one streamed (over 64 KB), incompressible so the archive is as large.
+    tree.file('data/mixed/small.txt', SMALL);
+    tree.file('data/mixed/large.bin', randomBytes(300 * 1024));
     // Sparse: large enough that a paused client holds the transfer open, cheap to make.
     truncateSync(path.join(tree.dir, 'data/big/big.bin'), BIG);
     server = await startTestServer({ layers: { OsFs: { root: path.join(tree.dir, 'data'), maxFileSize: '1GB' } } });
@@ -276,6 +280,23 @@ describe('GET /metrics', () => {
       expect(delta('filegate_archive_entries_written_total', { format: 'zip' })).to.equal(written);
       expect(delta('filegate_archive_entries_skipped_total', { format: 'zip' })).to.equal(skipped);
     });
+
+    for (const format of ['zip', 'tar.gz']) {
+      it(`a streamed ${format} (no Content-Length) logs and counts the bytes the client received`, async () => {
+        const route = { route: '/api/archive' };
+        const before = (await scrape(server.url)).samples;
+        const requestId = `metrics-archive-bytes-${format}`;
+        const response = await fetch(`${server.url}/api/archive?path=mixed&format=${format}`, { headers: { Authorization: `Bearer ${token}`, 'X-Request-Id': requestId } });
+        const received = (await response.arrayBuffer()).byteLength;
+        expect(response.status).to.equal(200);
+        expect(response.headers.get('content-length')).to.equal(null);
+        expect(received).to.be.above(300 * 1024);
+        const line = await waitForAccessLine(server, requestId);
+        expect(line).to.include({ status: 200, bytes: received });
+        const after = (await scrape(server.url)).samples;
+        expect(valueOf(after, 'filegate_http_response_body_bytes_total', route) - valueOf(before, 'filegate_http_response_body_bytes_total', route)).to.equal(received);
+      });
+    }
 
     it('an archive the client leaves counts as aborted, with only the entries it wrote, and leaves none in flight', async () => {
       const before = (await scrape(server.url)).samples;
