@@ -11,7 +11,7 @@ import { formatBytes } from '../files/file-policy.js';
 import type { Metrics } from '../http/metrics.js';
 import { resolveLayer, type Layers } from '../layers/create-layers.js';
 import type { Logger } from '../logger.js';
-import { parseLayerPath, type LayerPath } from '../paths/layer-path.js';
+import { parseLayerPath, toLayerPathText, type LayerPath } from '../paths/layer-path.js';
 import { archiveFileOf, type PackageManifest, type PackageStatus, type PackageStore } from './package-store.js';
 
 export interface PackageSettings {
@@ -141,7 +141,7 @@ export class PackageService {
       id: this.store.newId(),
       subject: principal.subject,
       fstype: request.layer,
-      paths: request.targets.map((target) => target.text),
+      paths: request.targets.map(toLayerPathText),
       principalPaths: principal.paths,
       format: request.format,
       filename: request.filename,

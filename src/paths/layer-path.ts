@@ -4,7 +4,11 @@ import { fail } from '../errors.js';
 
 /** A path inside a layer, as the client gave it and as validated segments. */
 export interface LayerPath {
-  /** The value the client sent, for messages (never an absolute server path). */
+  /**
+   * What the client sent, for messages (never an absolute server path): the
+   * value itself, or for a route alias the URL path the alias was asked
+   * for, so no message shows the layer path its template hides.
+   */
   readonly text: string;
   /** The segments below the layer root; empty for the root itself. */
   readonly segments: readonly string[];
@@ -25,10 +29,12 @@ const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
  * than 4096 bytes, a segment over 255 bytes or more than 64 levels.
  * "." and ".." segments are kept: `checkNoDotSegments` refuses them at their
  * place in the check order (403 PATH_NOT_ALLOWED). No normalisation is
- * applied, so no encoded form can become a traversal later.
+ * applied, so no encoded form can become a traversal later. `sent` is what
+ * the client sent, when not `raw` itself (a route alias's URL path): the
+ * path's `text`, and what messages name.
  */
-export function parseLayerPath(raw: string, parameter = 'filepath'): LayerPath {
-  const shown = quotePath(raw);
+export function parseLayerPath(raw: string, parameter = 'filepath', sent = raw): LayerPath {
+  const shown = quotePath(sent);
   if (raw === '') fail('BAD_REQUEST', `${parameter} is empty; give a path relative to the layer root, e.g. "docs/report.pdf"`);
   if (Buffer.byteLength(raw, 'utf8') > MAX_PATH_BYTES) {
     fail('BAD_REQUEST', `${parameter} is longer than ${MAX_PATH_BYTES} bytes`);
@@ -36,7 +42,7 @@ export function parseLayerPath(raw: string, parameter = 'filepath'): LayerPath {
   if (CONTROL.test(raw)) fail('BAD_REQUEST', `${parameter} ${shown} contains a control character`);
   if (raw.includes('\\')) fail('BAD_REQUEST', `${parameter} ${shown} contains a backslash; separate folders with "/"`);
   const body = raw.startsWith('/') ? raw.slice(1) : raw;
-  if (body === '') return { text: raw, segments: [] };
+  if (body === '') return { text: sent, segments: [] };
   const segments = body.split('/');
   if (segments.length > MAX_DEPTH) fail('BAD_REQUEST', `${parameter} ${shown} is more than ${MAX_DEPTH} levels deep`);
   for (const segment of segments) {
@@ -45,7 +51,12 @@ export function parseLayerPath(raw: string, parameter = 'filepath'): LayerPath {
       fail('BAD_REQUEST', `${parameter} ${shown} has a name longer than ${MAX_SEGMENT_BYTES} bytes`);
     }
   }
-  return { text: raw, segments };
+  return { text: sent, segments };
+}
+
+/** The path inside the layer as text, whatever the client sent: the segments joined by "/", or "/" for the root. */
+export function toLayerPathText(path: LayerPath): string {
+  return path.segments.length === 0 ? '/' : path.segments.join('/');
 }
 
 /** True when any segment is "." or "..". */

@@ -2,7 +2,7 @@
 
 import { expect } from 'chai';
 import { FilegateError } from '../../src/errors.js';
-import { hasDotSegment, isHiddenPath, parseLayerPath } from '../../src/paths/layer-path.js';
+import { hasDotSegment, isHiddenPath, parseLayerPath, toLayerPathText } from '../../src/paths/layer-path.js';
 import { expectFilegateError } from '../helpers/assertions.js';
 
 const bytes = (text: string) => Buffer.byteLength(text, 'utf8');
@@ -161,5 +161,31 @@ describe('isHiddenPath', () => {
   ];
   for (const [segments, expected] of cases) {
     it(`${JSON.stringify(segments)} → ${expected}`, () => expect(isHiddenPath(segments)).to.equal(expected));
+  }
+});
+
+describe('parseLayerPath with what the client sent (route aliases)', () => {
+  it('keeps the segments of the layer path, and names what was sent as its text', () => {
+    const parsed = parseLayerPath('library/secret/a.txt', 'path', '/books/a.txt');
+    expect(parsed.segments).to.deep.equal(['library', 'secret', 'a.txt']);
+    expect(parsed.text).to.equal('/books/a.txt');
+  });
+
+  it('a refusal names what was sent, never the layer path', () => {
+    const error = expectFilegateError(() => parseLayerPath('library/a\\b', 'path', '/books/x'), 'BAD_REQUEST', 400);
+    expect(error.message).to.include('/books/x');
+    expect(error.message).to.not.include('library');
+  });
+});
+
+describe('toLayerPathText', () => {
+  const cases: Array<[string, string]> = [
+    ['a/b.txt', 'a/b.txt'],
+    ['/a/b.txt', 'a/b.txt'],
+    ['/', '/'],
+    ['docs', 'docs'],
+  ];
+  for (const [raw, text] of cases) {
+    it(`${JSON.stringify(raw)} → ${JSON.stringify(text)}, whatever was sent`, () => expect(toLayerPathText(parseLayerPath(raw, 'path', 'sent'))).to.equal(text));
   }
 });
