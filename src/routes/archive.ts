@@ -58,11 +58,13 @@ export async function serveArchive(ctx: Context, request: ArchiveToServe, config
   const { layer, targets } = request;
   ctx.state.layer = layer.name;
   for (const target of targets) authorize(principal, { scope: 'files:archive', layer: layer.name, segments: target.segments, shown: target.text });
-  // A client that leaves during the walk stops it: nothing is sent to no one.
+  // A client that leaves during the walk stops it at the next entry (the walk
+  // yields, so the close is seen while it runs): nothing is sent to no one.
   const walk = new AbortController();
   ctx.res.once('close', () => walk.abort());
   const selection = await walkSelection(layer, principal, targets, config.archive, walk.signal);
   if (walk.signal.aborted) {
+    logger.info({ reqId: (ctx.state as { requestId?: string }).requestId, looked: selection.looked }, 'archive walk stopped: the client left');
     ctx.respond = false;
     return;
   }

@@ -211,6 +211,28 @@ describe('GET and POST /api/archive', () => {
     tree.file('data/kb/exact.bin', Buffer.alloc(1024, 7));
     tree.file('data/kb-over/over.bin', Buffer.alloc(1025, 7));
 
+    // Left out, but counted toward maxEntries 5: for each kind, a folder at the limit (itself and 4) and one past it (itself and 5).
+    for (const [folder, count] of [['at', 4], ['over', 5]] as const) {
+      for (let index = 0; index < count; index += 1) {
+        tree.file(`data/left-out/empty-${folder}/e${index}.txt`, '');
+        tree.file(`data/left-out/type-${folder}/t${index}.bin`, 'not text\n');
+        tree.file(`data/left-out/large-${folder}/l${index}.txt`, 'over 8 bytes\n');
+        tree.file(`data/left-out/unsafe-${folder}/line\nbreak${index}.txt`, 'unsafe\n');
+        writeFileSync(Buffer.from(`${tree.folder(`data/left-out/latin-${folder}`)}/caf\xe9${index}.txt`, 'latin1'), 'latin-1 name\n');
+        tree.symlink(`data/left-out/outside-${folder}/out${index}.txt`, '../../../outside.txt');
+      }
+      // Two files that go in and the rest left out: the sum counts.
+      tree.file(`data/left-out/mixed-${folder}/a.txt`, 'a\n');
+      tree.file(`data/left-out/mixed-${folder}/b.txt`, 'b\n');
+      for (let index = 2; index < count; index += 1) tree.file(`data/left-out/mixed-${folder}/empty${index}.txt`, '');
+    }
+
+    // Bidi controls in names: replaced with "_" in entry names; one that would then collide with a real name is left out.
+    tree.file('data/bidi/invoice\u202Egpj.exe', 'not a picture\n');
+    tree.file('data/bidi/a_b.txt', 'the real a_b\n');
+    tree.file('data/bidi/a\u202Eb.txt', 'disguised\n');
+    tree.file('data/bidi/\u2067isolated\u2069/inner.txt', 'inner\n');
+
     tree.file('small/one.txt', 'one\n');
     tree.file('small/dir/two.txt', 'two\n');
 
@@ -441,6 +463,22 @@ describe('GET and POST /api/archive', () => {
       expect(response.headers.get('x-archive-skipped')).to.equal('1');
     });
 
+    for (const format of ['zip', 'tar.gz'] as const) {
+      it(`bidi controls in names become "_" in entry names ("invoice\\u202Egpj.exe" is "invoice_gpj.exe"); a name they would make a twin of is left out and counted (${format})`, async () => {
+        const response = await get(`path=bidi&format=${format}`);
+        const bytes = await archiveBody(response, format, `bidi.${format}`);
+        expectArchive(format, bytes, {
+          'bidi/': DIR,
+          'bidi/invoice_gpj.exe': 'not a picture\n',
+          'bidi/a_b.txt': 'the real a_b\n',
+          'bidi/_isolated_/': DIR,
+          'bidi/_isolated_/inner.txt': 'inner\n',
+        });
+        expect(response.headers.get('x-archive-skipped')).to.equal('1');
+        expect(bytes.includes(Buffer.from('\u202E')), 'no RIGHT-TO-LEFT OVERRIDE anywhere in the archive').to.equal(false);
+      });
+    }
+
     it('logs one "archive" line with the entries, the skipped count and completed', async () => {
       const response = await get('path=slip', { 'X-Request-Id': 'archive-log-line-1' });
       await response.arrayBuffer();
@@ -496,6 +534,47 @@ describe('GET and POST /api/archive', () => {
         else expectArchive('zip', await archiveBody(response, 'zip', `${folder}.zip`), expected);
       });
     }
+
+    describe('entries left out count toward maxEntries too (regression: a folder of 100,000 empty files was walked to its end)', () => {
+      let counting: TestServer;
+      before(async () => {
+        const root = path.join(tree.dir, 'data', 'left-out');
+        counting = await startTestServer({
+          layers: { OsFs: { root }, textOnly: { root, types: ['text'] }, tiny: { root, maxFileSize: 8 } },
+          archive: { maxEntries: 5 },
+        });
+        limited.push(counting);
+      });
+
+      // [kind, layer, what goes in at the limit besides the folder]
+      const kinds: Array<[string, string, string, string[]]> = [
+        ['empty files (allowEmpty false)', 'OsFs', 'empty', []],
+        ['a type the layer refuses', 'textOnly', 'type', []],
+        ['files over maxFileSize', 'tiny', 'large', []],
+        ['names with a control character', 'OsFs', 'unsafe', []],
+        ['names that are not UTF-8', 'OsFs', 'latin', []],
+        ['symlinks leaving the root', 'OsFs', 'outside', []],
+        ['two files in and the rest empty', 'OsFs', 'mixed', ['a.txt', 'b.txt']],
+      ];
+      for (const [label, layer, kind, included] of kinds) {
+        it(`${label}: the folder and 4 more (5) pass maxEntries 5`, async () => {
+          const folder = `${kind}-at`;
+          const response = await fetch(`${counting.url}/api/archive?fstype=${layer}&path=${folder}`, { headers: { Authorization: `Bearer ${token}` } });
+          const expected: Expected = { [`${folder}/`]: DIR };
+          for (const name of included) expected[`${folder}/${name}`] = `${name.slice(0, 1)}\n`;
+          expectArchive('zip', await archiveBody(response, 'zip', `${folder}.zip`), expected);
+          expect(response.headers.get('x-archive-skipped')).to.equal(String(4 - included.length));
+        });
+
+        it(`${label}: the folder and 5 more (6) are 413 ARCHIVE_TOO_LARGE before any byte`, async () => {
+          const response = await fetch(`${counting.url}/api/archive?fstype=${layer}&path=${kind}-over&format=tar.gz`, { headers: { Authorization: `Bearer ${token}` } });
+          expect(response.headers.get('content-disposition')).to.equal(null);
+          expect(response.headers.get('x-archive-entries')).to.equal(null);
+          const body = await expectError(response, 413, 'ARCHIVE_TOO_LARGE');
+          expect(body.error).to.match(/\b5 entries\b/).and.match(/left out/);
+        });
+      }
+    });
   });
 
   describe('authentication, authorization and bad requests', () => {
@@ -794,12 +873,13 @@ function readZipNames(tree: TempDir, bytes: Buffer): string[] {
   }
 }
 
-/** No entry name is absolute, has a ".." segment, a backslash or a control character. */
+/** No entry name is absolute, has a ".." segment, a backslash, a control character or a bidi control. */
 function expectSafeNames(names: readonly string[]): void {
   for (const name of names) {
     expect(name, JSON.stringify(name)).to.not.match(/^\//);
     expect(name.split('/'), JSON.stringify(name)).to.not.include('..');
     expect(name, JSON.stringify(name)).to.not.match(/[\\\u0000-\u001f\u007f-\u009f]/);
+    expect(name, JSON.stringify(name)).to.not.match(/\p{Bidi_Control}/u);
   }
 }
 

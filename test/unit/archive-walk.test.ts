@@ -1,10 +1,13 @@
-// Table tests for the pure helpers of archives: safe entry segments, entry prefixes, the token-path walk predicate and the saved file name.
+// Table tests for the pure helpers of archives: safe entry segments and their saved form, entry prefixes, the token-path walk predicate and the saved file name.
 
 import { expect } from 'chai';
-import { entryPrefixOf, isSafeEntrySegment } from '../../src/archives/archive-walk.js';
+import { entryPrefixOf, isSafeEntrySegment, toEntrySegment } from '../../src/archives/archive-walk.js';
 import { isOnWayOrWithin } from '../../src/auth/principal.js';
 import { parseLayerPath } from '../../src/paths/layer-path.js';
 import { archiveFilename } from '../../src/routes/archive.js';
+
+/** A name as a test title shows it: JSON, with bidi controls escaped too, so the report reads as written. */
+const shown = (name: string) => JSON.stringify(name).replace(/\p{Bidi_Control}/gu, (char) => `\\u${char.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`);
 
 describe('isSafeEntrySegment', () => {
   const cases: Array<[string, string, boolean]> = [
@@ -36,6 +39,27 @@ describe('isSafeEntrySegment', () => {
   }
 });
 
+describe('toEntrySegment (regression: bidi controls made `invoice\\u202Egpj.exe` display as "invoiceexe.jpg" in an archive)', () => {
+  const cases: Array<[string, string, string | null]> = [
+    ['a plain name stays', 'report.pdf', 'report.pdf'],
+    ['unicode stays', 'ünïcødé ☃ 日本.txt', 'ünïcødé ☃ 日本.txt'],
+    ['RIGHT-TO-LEFT OVERRIDE is replaced', 'invoice\u202Egpj.exe', 'invoice_gpj.exe'],
+    ['LEFT-TO-RIGHT and RIGHT-TO-LEFT MARKS are replaced', 'a\u200Eb\u200Fc', 'a_b_c'],
+    ['the embeddings and POP DIRECTIONAL FORMATTING are replaced', '\u202Aa\u202Bb\u202Cc\u202Dd', '_a_b_c_d'],
+    ['the isolates are replaced', '\u2066a\u2067b\u2068c\u2069', '_a_b_c_'],
+    ['ARABIC LETTER MARK is replaced', 'x\u061Cy', 'x_y'],
+    ['a zero-width joiner (not a bidi control) stays', 'a\u200Db', 'a\u200Db'],
+    ['a control character leaves the entry out', 'cr\r\nlf.txt', null],
+    ['a control character with a bidi control leaves it out', 'esc\u001b\u202E', null],
+    ['a backslash leaves it out', '..\\..\\evil.bat', null],
+    ['".." leaves it out', '..', null],
+    ['the empty name leaves it out', '', null],
+  ];
+  for (const [label, name, expected] of cases) {
+    it(`${label}: ${shown(name)} → ${JSON.stringify(expected)}`, () => expect(toEntrySegment(name)).to.equal(expected));
+  }
+});
+
 describe('entryPrefixOf', () => {
   const cases: Array<[string, string[]]> = [
     ['/', []],
@@ -43,9 +67,10 @@ describe('entryPrefixOf', () => {
     ['users/42', ['42']],
     ['a/b/c.txt', ['c.txt']],
     ['/docs/ünï ☃', ['ünï ☃']],
+    ['docs/invoice\u202Egpj.exe', ['invoice_gpj.exe']],
   ];
   for (const [raw, expected] of cases) {
-    it(`${JSON.stringify(raw)} → ${JSON.stringify(expected)}`, () => expect(entryPrefixOf(parseLayerPath(raw, 'path'))).to.deep.equal(expected));
+    it(`${shown(raw)} → ${JSON.stringify(expected)}`, () => expect(entryPrefixOf(parseLayerPath(raw, 'path'))).to.deep.equal(expected));
   }
 });
 
