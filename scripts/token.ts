@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { mintToken } from '../src/auth/mint-token.js';
 import { ConfigError, loadConfig } from '../src/config/load-config.js';
 import { parseDuration } from '../src/config/units.js';
+import { hsMintOptions } from '../src/dev/hs-mint-options.js';
 
 const USAGE = `usage: npm run token -- [--sub NAME] [--scope "files:read files:list"] [--path PREFIX]... [--fstype LAYER]... [--ttl 1h]
 
@@ -26,23 +27,17 @@ async function main(): Promise<void> {
     return;
   }
   const { config } = loadConfig();
-  const { auth } = config;
-  const algorithm = auth.algorithms.find((alg): alg is 'HS256' | 'HS384' | 'HS512' => alg.startsWith('HS'));
-  if (auth.secret === null || algorithm === undefined) {
-    throw new Error('this deployment verifies tokens with a public key; mint them with the matching private key instead');
-  }
+  const mint = hsMintOptions(config.auth);
+  if (mint === null) throw new Error('this deployment verifies tokens with a public key; mint them with the matching private key instead');
   const ttl = parseDuration(values.ttl);
   if (ttl === null || ttl < 1000) throw new Error(`--ttl ${values.ttl} is not a duration such as "15m" or "1h"`);
   const token = await mintToken({
-    secret: auth.secret,
-    algorithm,
+    ...mint,
     subject: values.sub,
     ...(values.scope === undefined ? {} : { scope: values.scope }),
     ...(values.path === undefined ? {} : { paths: values.path }),
     ...(values.fstype === undefined ? {} : { fstypes: values.fstype }),
     expiresIn: Math.floor(ttl / 1000),
-    issuer: typeof auth.issuer === 'string' ? auth.issuer : (auth.issuer?.[0] ?? null),
-    audience: typeof auth.audience === 'string' ? auth.audience : (auth.audience?.[0] ?? null),
   });
   process.stdout.write(`${token}\n`);
 }

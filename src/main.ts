@@ -1,10 +1,13 @@
 // The service's entry point: load the config, start the server, drain on SIGTERM/SIGINT.
 
-import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { mintToken } from './auth/mint-token.js';
+import type { Principal } from './auth/principal.js';
 import { ConfigError, loadConfig, type LoadedConfig } from './config/load-config.js';
-import type { Config } from './config/schema.js';
+import { formatDevelopmentBanner } from './dev/development-banner.js';
+import { findSampleFile, SAMPLE_WALK_BOUNDS } from './dev/find-sample-file.js';
+import { hsMintOptions } from './dev/hs-mint-options.js';
+import { toLocalOrigin } from './dev/local-origin.js';
 import { createLogger, type Logger } from './logger.js';
 import { startServer, type RunningServer } from './server.js';
 
@@ -21,42 +24,47 @@ async function main(): Promise<void> {
   const logger = createLogger(config.log.level);
   const running = await startServer(config, { logger });
   logger.info({ url: running.url, layers: Object.keys(config.layers), devMode, sources: loaded.sources }, 'filegate is listening');
-  if (devMode) await printDevelopmentBanner(config, running);
+  if (devMode) await printDevelopmentBanner(loaded, running);
   handleSignals(running, logger);
 }
 
+/** The banner's token: a day long, enough to read and list (the scopes its command needs). */
+const BANNER_TOKEN = { subject: 'developer', scope: 'files:read files:list', hours: 24 } as const;
+
 /**
- * In development there is no configured key: print a ready curl command,
- * with a fresh token written out in full, that downloads a sample file.
+ * In development there is no configured key: say where the secret came from,
+ * and print a ready curl command, with a fresh token written out in full,
+ * that downloads a file the default layer really serves (or say why there is
+ * none).
  */
-async function printDevelopmentBanner(config: Config, running: RunningServer): Promise<void> {
-  const token = await mintToken({ secret: config.auth.secret!, subject: 'developer', scope: 'files:read files:list', expiresIn: 24 * 3600 });
-  const port = new URL(running.url).port;
-  const sample = firstFile(config.layers[config.defaultLayer]!.root) ?? 'hello.txt';
-  const url = `http://localhost:${port}/api/download?filepath=${encodeURIComponent(sample).replace(/%2F/g, '/')}`;
+async function printDevelopmentBanner(loaded: LoadedConfig, running: RunningServer): Promise<void> {
+  const { config, devSecret } = loaded;
+  // Never null here: in development the secret is an HS* key, and the config check refused any other algorithm without its key.
+  const mint = hsMintOptions(config.auth)!;
+  const token = await mintToken({ ...mint, subject: BANNER_TOKEN.subject, scope: BANNER_TOKEN.scope, expiresIn: BANNER_TOKEN.hours * 3600 });
+  const layer = running.app.layers.byName.get(config.defaultLayer)!;
+  // The principal the token stands for, so the walk offers only what the command may download.
+  const principal: Principal = { subject: BANNER_TOKEN.subject, scopes: new Set(['files:read', 'files:list']), paths: null, fstypes: null };
+  const sample = await findSampleFile(layer, principal, SAMPLE_WALK_BOUNDS);
+  const listening = new URL(running.url);
   process.stderr.write(
-    [
-      '',
-      'filegate is running in development mode: no JWT key is configured, so a secret was made (var/dev-jwt-secret).',
-      'Download a sample file with this token (valid 24 hours):',
-      '',
-      `curl -OJ -H "Authorization: Bearer ${token}" '${url}'`,
-      '',
-      'More tokens: npm run token -- --sub alice --scope files:read',
-      '',
-    ].join('\n'),
+    formatDevelopmentBanner({
+      secretFile: shownPath(devSecret!.file),
+      secretMade: devSecret!.made,
+      token,
+      tokenHours: BANNER_TOKEN.hours,
+      origin: toLocalOrigin(config.server.host, Number(listening.port)),
+      layer: { name: layer.name, root: shownPath(config.layers[config.defaultLayer]!.root), policy: layer.policy },
+      sample,
+      walk: SAMPLE_WALK_BOUNDS,
+    }),
   );
 }
 
-/** The first visible file of a folder, preferring hello.txt, as a relative path. */
-function firstFile(root: string): string | null {
-  try {
-    const names = readdirSync(root).filter((name) => !name.startsWith('.')).sort();
-    const pick = names.includes('hello.txt') ? 'hello.txt' : names.find((name) => statSync(path.join(root, name)).isFile());
-    return pick ?? null;
-  } catch {
-    return null;
-  }
+/** A path relative to the working directory when it lies inside it, else absolute. */
+function shownPath(file: string): string {
+  const relative = path.relative(process.cwd(), file);
+  return relative !== '' && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative : file;
 }
 
 function handleSignals(running: RunningServer, logger: Logger): void {

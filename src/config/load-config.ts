@@ -18,8 +18,10 @@ export class ConfigError extends Error {
 
 export interface LoadedConfig {
   config: Config;
-  /** True when no JWT key was configured and a development secret was made. */
+  /** True when no JWT key was configured and the development secret stands in for one. */
   devMode: boolean;
+  /** In development mode, the file the development secret is kept in, and whether this load made it (false: an earlier run's was reused); else null. */
+  devSecret: { file: string; made: boolean } | null;
   /** The files that were read, in the order they were layered. */
   sources: string[];
 }
@@ -88,15 +90,16 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
 
   const auth = isObject(merged.auth) ? merged.auth : {};
   const hasKey = Boolean(auth.secret || auth.publicKeyFile || auth.jwksFile);
-  let devMode = false;
+  let devSecret: LoadedConfig['devSecret'] = null;
   if (!hasKey) {
     if (nodeEnv === 'production') {
       problems.push(
         'auth: no JWT key is configured (auth.secret, auth.publicKeyFile or auth.jwksFile, or FILEGATE_JWT_SECRET); refusing to start in production',
       );
     } else {
-      devMode = true;
-      merged = setIn(merged, ['auth', 'secret'], readDevSecret(cwd));
+      const kept = readDevKey(cwd, 'dev-jwt-secret');
+      devSecret = { file: kept.file, made: kept.made };
+      merged = setIn(merged, ['auth', 'secret'], kept.secret);
     }
   }
 
@@ -104,7 +107,7 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
   const signing = isObject(merged.signing) ? merged.signing : {};
   const signingKeys = isObject(signing.keys) ? Object.keys(signing.keys) : [];
   if (signingKeys.length === 0 && nodeEnv !== 'production') {
-    merged = setIn(merged, ['signing', 'keys'], { dev: readDevKey(cwd, 'dev-signing-key') });
+    merged = setIn(merged, ['signing', 'keys'], { dev: readDevKey(cwd, 'dev-signing-key').secret });
     merged = setIn(merged, ['signing', 'currentKey'], 'dev');
   }
 
@@ -119,7 +122,7 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
     const file = config.auth[key];
     if (file !== null) config.auth[key] = path.resolve(cwd, file);
   }
-  return { config: deepFreeze(config), devMode, sources };
+  return { config: deepFreeze(config), devMode: devSecret !== null, devSecret, sources };
 }
 
 /** One line per zod issue, led by the dotted key it concerns. */
@@ -138,20 +141,23 @@ function formatIssues(issues: z.core.$ZodIssue[]): string[] {
  * and a restarted server agree on it; it is made on first use.
  */
 export function readDevSecret(cwd: string): string {
-  return readDevKey(cwd, 'dev-jwt-secret');
+  return readDevKey(cwd, 'dev-jwt-secret').secret;
 }
 
-/** A random key kept in `var/<name>`, made on first use, so restarts keep what it signed valid. */
-function readDevKey(cwd: string, name: string): string {
+/**
+ * A random key kept in `var/<name>`, made on first use (or when the kept one
+ * is too short), so restarts keep what it signed valid; `made` says which.
+ */
+function readDevKey(cwd: string, name: string): { secret: string; file: string; made: boolean } {
   const file = path.join(cwd, 'var', name);
   if (existsSync(file)) {
     const secret = readFileSync(file, 'utf8').trim();
-    if (secret.length >= 32) return secret;
+    if (secret.length >= 32) return { secret, file, made: false };
   }
   const secret = randomBytes(32).toString('base64url');
   mkdirSync(path.dirname(file), { recursive: true });
   writeFileSync(file, `${secret}\n`, { mode: 0o600 });
-  return secret;
+  return { secret, file, made: true };
 }
 
 function isObject(value: unknown): value is Json {

@@ -1,14 +1,18 @@
-// Starts src/main.ts in child processes: a bad config stops it before it listens, production needs a key, and development mode prints a working curl command and drains on SIGTERM.
+// Starts src/main.ts in child processes: a bad config stops it before it listens, production needs a key, and development mode says whether it made or reused its secret, prints a curl command that downloads a file the default layer serves (the bundled data, an example deployment) or says why there is none, and drains on SIGTERM.
 
-import { spawn, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { cpSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
+import { buildSampleTree } from '../../scripts/examples/sample-trees.js';
 import { tempDir, type TempDir } from '../helpers/fixtures.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const MAIN = path.join(REPO, 'src', 'main.ts');
+// By its resolved location, so a child started in a folder outside the checkout still finds it.
+const TSX = import.meta.resolve('tsx');
 /** How long a child may take to print what a test waits for (a deadline, not a pass criterion). */
 const STARTUP_DEADLINE_MS = 15_000;
 
@@ -56,9 +60,13 @@ function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   return { ...env, ...extra };
 }
 
-/** Runs `node --import tsx src/main.ts` from the repository root. */
-function startMain(env: Record<string, string>): Child {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: REPO, env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * Runs `node --import tsx src/main.ts` in `cwd`: the repository root, or a
+ * folder of a test's own holding a copy of `config/` (see `workingFolder`),
+ * so the development secret it keeps in `var/` is the test's, not the checkout's.
+ */
+function startMain(env: Record<string, string>, cwd = REPO): Child {
+  const child = spawn(process.execPath, ['--import', TSX, MAIN], { cwd, env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   let exitInfo: { code: number | null; signal: NodeJS.Signals | null } | null = null;
@@ -107,6 +115,22 @@ function startMain(env: Record<string, string>): Child {
   };
 }
 
+// The curl command must talk to the loopback server directly, whatever proxy the environment names.
+const clientEnv = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/_proxy$/i.test(name)));
+
+/** Runs a printed command line with bash in `cwd`; rejects with its exit code and stderr when it fails. */
+function runPrinted(line: string, cwd: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    execFile('bash', ['-c', line], { cwd, env: clientEnv, timeout: STARTUP_DEADLINE_MS }, (error, _stdout, stderr) => {
+      if (error) reject(new Error(`${line} failed (${error.code ?? error.signal}): ${stderr}`));
+      else resolve();
+    });
+  });
+}
+
+/** The banner's command line: curl -OJ with the token in full and the URL in single quotes. */
+const BANNER_COMMAND = /^curl -OJ -H "Authorization: Bearer ([^"\s]+)" '([^'\s]+)'$/m;
+
 /** Waits for the exit, killing the child if it outlives the deadline (the test then fails on the exit it sees). */
 async function exitOf(child: Child): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
   const timer = setTimeout(() => child.process.kill('SIGKILL'), STARTUP_DEADLINE_MS);
@@ -121,10 +145,28 @@ describe('startup (src/main.ts in a child process)', function () {
   this.timeout(30_000);
   let tmp: TempDir;
   const children: Child[] = [];
-  const run = (env: Record<string, string>) => {
-    const child = startMain(env);
+  const run = (env: Record<string, string>, cwd = REPO) => {
+    const child = startMain(env, cwd);
     children.push(child);
     return child;
+  };
+  /** A folder laid out like a checkout for `npm start` (a copy of config/), where the child keeps its var/. */
+  const workingFolder = (name: string) => {
+    const dir = tmp.folder(name);
+    cpSync(path.join(REPO, 'config'), path.join(dir, 'config'), { recursive: true });
+    return dir;
+  };
+  const stop = async (child: Child) => {
+    child.process.kill('SIGTERM');
+    await exitOf(child);
+  };
+  /** Runs the banner's command as printed in a fresh folder; returns the one file curl saved there, and its bytes. */
+  const downloadAsPrinted = async (line: string, name: string) => {
+    const dir = tmp.folder(name);
+    await runPrinted(line, dir);
+    const saved = readdirSync(dir);
+    expect(saved, 'curl -OJ saved one file').to.have.length(1);
+    return { name: saved[0]!, bytes: readFileSync(path.join(dir, saved[0]!)) };
   };
 
   before(() => {
@@ -249,7 +291,7 @@ describe('startup (src/main.ts in a child process)', function () {
     });
   });
 
-  describe('development mode (no JWT key, no NODE_ENV)', () => {
+  describe('development mode (no JWT key, no NODE_ENV; auth.algorithms HS512 and an audience required)', () => {
     const body = 'hello from the development banner test\n';
     let port: number;
     let child: Child;
@@ -261,9 +303,10 @@ describe('startup (src/main.ts in a child process)', function () {
       tmp.file('dev-root/hello.txt', body);
       tmp.file('dev-root/zzz.txt', 'another file\n');
       const configFile = path.join(tmp.dir, 'development.json');
-      writeFileSync(configFile, JSON.stringify({ layers: { OsFs: { root } } }));
-      child = run({ FILEGATE_CONFIG: configFile, FILEGATE_PORT: String(port), FILEGATE_HOST: '127.0.0.1', FILEGATE_LOG_LEVEL: 'info' });
-      curl = await child.waitForStderr(/^curl -OJ -H "Authorization: Bearer ([^"\s]+)" '([^'\s]+)'$/m);
+      // No key, but a required algorithm and audience: the banner's token must carry both to work.
+      writeFileSync(configFile, JSON.stringify({ layers: { OsFs: { root } }, auth: { algorithms: ['HS512'], audience: 'filegate-dev' } }));
+      child = run({ FILEGATE_CONFIG: configFile, FILEGATE_PORT: String(port), FILEGATE_HOST: '127.0.0.1', FILEGATE_LOG_LEVEL: 'info' }, workingFolder('dev-cwd'));
+      curl = await child.waitForStderr(BANNER_COMMAND);
     });
 
     it('prints a ready curl command on stderr, for hello.txt on the real port', () => {
@@ -283,6 +326,12 @@ describe('startup (src/main.ts in a child process)', function () {
       expect(response.headers.get('content-disposition')).to.match(/^attachment; filename="hello\.txt"/);
     });
 
+    it('the printed command, run as printed with curl, saves hello.txt', async () => {
+      const saved = await downloadAsPrinted(curl[0], 'dev-download');
+      expect(saved.name).to.equal('hello.txt');
+      expect(saved.bytes.toString('utf8')).to.equal(body);
+    });
+
     it('never writes the token to stdout (the log)', () => {
       expect(child.stdout()).to.include('filegate is listening');
       expect(child.stdout()).to.not.include(curl[1]!);
@@ -293,6 +342,101 @@ describe('startup (src/main.ts in a child process)', function () {
       const result = await exitOf(child);
       expect(result, child.stderr()).to.deep.equal({ code: 0, signal: null });
       expect(await isListening(port)).to.equal(false);
+    });
+  });
+
+  describe('development mode with the bundled data, started twice from a fresh folder', () => {
+    let cwd: string;
+    let first: Child;
+    let firstBanner: RegExpExecArray;
+
+    before(async () => {
+      cwd = workingFolder('bundled-cwd');
+      // config/default.json's root is ./data: here a copy of the bundled folder.
+      cpSync(path.join(REPO, 'data'), path.join(cwd, 'data'), { recursive: true });
+      first = run({ FILEGATE_PORT: String(await freePort()), FILEGATE_HOST: '127.0.0.1' }, cwd);
+      firstBanner = await first.waitForStderr(BANNER_COMMAND);
+    });
+
+    it('the first start says it made the secret, and where it keeps it', () => {
+      expect(first.stderr()).to.include('no JWT key is configured, so a development secret was made and kept in var/dev-jwt-secret.');
+      expect(readFileSync(path.join(cwd, 'var', 'dev-jwt-secret'), 'utf8').trim().length).to.be.at.least(32);
+    });
+
+    it('prints a command for a file of ./data; run as printed with curl, it saves that file', async () => {
+      const filepath = new URL(firstBanner[2]!).searchParams.get('filepath')!;
+      const saved = await downloadAsPrinted(firstBanner[0], 'bundled-download');
+      expect(saved.name).to.equal(path.basename(filepath));
+      expect(saved.bytes.equals(readFileSync(path.join(REPO, 'data', filepath)))).to.equal(true);
+    });
+
+    it('the next start says it reused the kept secret (never that it made one), and the first banner\'s token still works', async () => {
+      await stop(first);
+      const second = run({ FILEGATE_PORT: String(await freePort()), FILEGATE_HOST: '127.0.0.1' }, cwd);
+      const banner = await second.waitForStderr(BANNER_COMMAND);
+      try {
+        expect(second.stderr()).to.include('the development secret an earlier run kept in var/dev-jwt-secret is used');
+        expect(second.stderr()).to.not.include('was made');
+        const response = await fetch(banner[2]!, { headers: { Authorization: `Bearer ${firstBanner[1]!}` } });
+        expect(response.status, await response.text()).to.equal(200);
+      } finally {
+        await stop(second);
+      }
+    });
+  });
+
+  for (const example of ['media-library', 'image-analysis', 'image-processing', 'insights-packages'] as const) {
+    describe(`development mode with the example config/examples/${example}.json and its sample tree`, () => {
+      let child: Child;
+      let banner: RegExpExecArray;
+      let root: string;
+
+      before(async () => {
+        const cwd = workingFolder(`example-${example}`);
+        // Where `npm run example -- <name>` writes it: the root the example's config names.
+        root = path.join(cwd, 'var', 'examples', example);
+        buildSampleTree(example, root);
+        child = run({ FILEGATE_CONFIG: `config/examples/${example}.json`, FILEGATE_PORT: String(await freePort()), FILEGATE_HOST: '127.0.0.1' }, cwd);
+        banner = await child.waitForStderr(BANNER_COMMAND);
+      });
+
+      after(async () => {
+        await stop(child);
+      });
+
+      it('prints a command that, run as printed with curl, saves a file of the layer byte for byte (never hello.txt, which it lacks)', async () => {
+        const filepath = new URL(banner[2]!).searchParams.get('filepath')!;
+        expect(filepath).to.not.equal('hello.txt');
+        const saved = await downloadAsPrinted(banner[0], `example-${example}-download`);
+        expect(saved.bytes.equals(readFileSync(path.join(root, filepath)))).to.equal(true);
+      });
+    });
+  }
+
+  describe('development mode with an example config whose sample tree is not written yet', () => {
+    let child: Child;
+    let port: number;
+
+    before(async () => {
+      port = await freePort();
+      child = run({ FILEGATE_CONFIG: 'config/examples/insights-packages.json', FILEGATE_PORT: String(port), FILEGATE_HOST: '127.0.0.1' }, workingFolder('example-unbuilt'));
+      await child.waitForStderr(/^More tokens:/m);
+    });
+
+    after(async () => {
+      await stop(child);
+    });
+
+    it('prints no curl command, and one line saying why and what writes the tree', () => {
+      expect(child.stderr()).to.not.match(/^curl /m);
+      const why = child.stderr().split('\n').filter((line) => line.startsWith('No download command'));
+      expect(why).to.deep.equal([
+        'No download command: the root of layer "OsFs" (var/examples/insights-packages) does not exist or cannot be read; npm run example -- insights-packages writes its sample files.',
+      ]);
+    });
+
+    it('still serves: /healthz answers 200', async () => {
+      expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).to.equal(200);
     });
   });
 });

@@ -87,6 +87,7 @@ describe('loadConfig', () => {
 
     it('is not in development mode when a secret is given, and lists the files it read', () => {
       expect(loaded.devMode).to.equal(false);
+      expect(loaded.devSecret, 'no development secret').to.equal(null);
       expect(loaded.config.auth.secret).to.equal(SECRET);
       expect(loaded.sources).to.deep.equal([path.join(cwd, 'config', 'default.json')]);
     });
@@ -424,6 +425,21 @@ describe('loadConfig', () => {
         expect(second.devMode).to.equal(true);
         expect(second.config.auth.secret).to.equal(first.config.auth.secret);
         expect(readFileSync(secretFile, 'utf8')).to.equal(before);
+      });
+
+      it('says whether the secret was made by this load or reused from an earlier one (devSecret), for the banner', () => {
+        expect(first.devSecret).to.deep.equal({ file: secretFile, made: true });
+        expect(loadConfig({ env: {}, cwd }).devSecret).to.deep.equal({ file: secretFile, made: false });
+      });
+
+      it('makes a new secret, and says so, when the kept one is too short to use', () => {
+        const other = freshCwd();
+        writeJson(other, 'config/default.json', { layers: { OsFs: { root: './data' } } });
+        mkdirSync(path.join(other, 'var'));
+        writeFileSync(path.join(other, 'var', 'dev-jwt-secret'), 'short\n');
+        const loaded = loadConfig({ env: {}, cwd: other });
+        expect(loaded.devSecret).to.deep.equal({ file: path.join(other, 'var', 'dev-jwt-secret'), made: true });
+        expect(loaded.config.auth.secret!.length).to.be.at.least(32);
       });
 
       it('makes a development signing key too (var/dev-signing-key, key id "dev"), kept across loads', () => {
