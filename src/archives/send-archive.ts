@@ -1,6 +1,7 @@
 // Streams an archive of a walked selection as it is built: one open file at a time, never the whole in memory or on disk.
 
-import { pipeline, type Readable, type Writable } from 'node:stream';
+import type { Stats } from 'node:fs';
+import type { Readable, Writable } from 'node:stream';
 import type { Context } from 'koa';
 import { TarArchive } from 'archiver';
 import type { Principal } from '../auth/principal.js';
@@ -53,18 +54,22 @@ class TarWriter implements ArchiveWriter {
     return this.append(data, { name, date, mode: 0o644 });
   }
 
-  addStream(name: string, source: Readable, _size: number, date: Date): Promise<void> {
+  addStream(name: string, source: Readable, size: number, date: Date): Promise<void> {
     // archiver reads through a PassThrough of its own and never hears of the
     // source's errors: a read that fails must fail the entry, and not go unhandled.
     const failed = new Promise<never>((_resolve, reject) => source.once('error', reject));
-    return Promise.race([this.append(source, { name, date, mode: 0o644 }), failed]);
+    // archiver's tar plugin streams an entry only when `stats` gives its size
+    // (the only field it reads); without it, it collects the whole file in
+    // memory first (archiver/lib/plugins/tar.js, collectStream).
+    const stats = { size } as Stats;
+    return Promise.race([this.append(source, { name, date, mode: 0o644, stats }), failed]);
   }
 
   async finish(): Promise<void> {
     await this.output.finalize();
   }
 
-  private append(source: Buffer | Readable, data: { name: string; date: Date; mode: number; type?: 'directory' }): Promise<void> {
+  private append(source: Buffer | Readable, data: { name: string; date: Date; mode: number; type?: 'directory'; stats?: Stats }): Promise<void> {
     const written = new Promise<void>((resolve) => this.output.once('entry', () => resolve()));
     this.output.append(source, data);
     return written;
@@ -106,52 +111,123 @@ export async function writeArchive(
 ): Promise<ArchiveOutcome> {
   const writer = createArchiveWriter(options);
   let bytes = 0;
-  writer.output.on('data', (chunk: Buffer) => {
-    bytes += chunk.length;
-    onData(chunk.length);
-  });
-  let stopped = false;
-  let signalStop = () => {};
-  const stop = new Promise<void>((resolve) => {
-    signalStop = resolve;
-  });
-  const halt = () => {
-    stopped = true;
-    signalStop();
-  };
-  const piped = new Promise<Error | null>((resolve) => {
-    // Called as soon as `out` closes early too (a client that left): the loop stops at its next step.
-    pipeline(writer.output, out, (error) => {
-      halt();
-      resolve(error ?? null);
-    });
+  const stop = new OutputStop();
+  // Settles as soon as `out` closes, early too (a client that left): the loop stops at its next step.
+  const piped = copyToOutput(writer.output, out, (count) => {
+    bytes += count;
+    onData(count);
+  }).then((error) => {
+    stop.stop();
+    return error;
   });
 
   let written = 0;
   let leftOut = 0;
   try {
     for (const entry of selection.entries) {
-      if (stopped) break;
+      if (stop.stopped) break;
       // Counted as they go: an archive cut short has not written the entries it never reached.
       if (await appendEntry(writer, layer, principal, entry, stop)) written += 1;
       else leftOut += 1;
     }
-    if (!stopped) await untilStopped(writer.finish(), stop);
+    if (!stop.stopped) await stop.until(writer.finish());
   } catch (error) {
     // A read that failed mid-entry: cut the output (no more entries, no
     // central directory), so the reader sees a truncated archive.
     writer.output.destroy(error as Error);
     out.destroy(error as Error);
   }
-  if (stopped) writer.output.destroy();
+  if (stop.stopped) writer.output.destroy();
   const error = await piped;
   return { entries: written, leftOut, bytes, completed: error === null };
 }
 
-/** Waits for `work`, or only until `stop` (the output closed); a failure after the stop has no one left to tell. */
-async function untilStopped(work: Promise<void>, stop: Promise<void>): Promise<void> {
-  work.catch(() => {});
-  await Promise.race([work, stop]);
+/**
+ * Copies an archive's output to `out` with back-pressure, and resolves once
+ * `out` has closed: null when it took everything, else its error (a
+ * premature close when the client left). A source error destroys `out` with
+ * it. This is `pipeline` for one source, subscribing to each event of `out`
+ * once: `pipeline` subscribes to an http.ServerResponse's 'close' five times
+ * (end-of-stream on it twice over, and pipe's own), which on top of the
+ * response's own bookkeeping (access line, concurrency slot, walk, drain)
+ * passed Node's limit of ten listeners and printed a
+ * MaxListenersExceededWarning on stderr for every archive. Errors either side
+ * after the close have no one left to tell and are dropped, as `pipeline`
+ * drops them.
+ */
+function copyToOutput(source: Readable, out: Writable, onData: (bytes: number) => void): Promise<Error | null> {
+  const ignore = () => {};
+  source.on('error', ignore);
+  out.on('error', ignore);
+  // A destination already gone (the client left before the first byte) will not close again.
+  if (out.destroyed) {
+    source.destroy();
+    return Promise.resolve(prematureClose());
+  }
+  return new Promise((resolve) => {
+    const onChunk = (chunk: Buffer) => {
+      onData(chunk.length);
+      if (!out.write(chunk)) source.pause();
+    };
+    const onDrain = () => source.resume();
+    const onEnd = () => out.end();
+    const onSourceError = (error: Error) => out.destroy(error);
+    source.on('data', onChunk);
+    source.once('end', onEnd);
+    source.once('error', onSourceError);
+    out.on('drain', onDrain);
+    out.once('close', () => {
+      source.off('data', onChunk);
+      source.off('end', onEnd);
+      source.off('error', onSourceError);
+      out.off('drain', onDrain);
+      const complete = out.writableFinished;
+      if (!complete) source.destroy();
+      resolve(complete ? null : (out.errored ?? prematureClose()));
+    });
+  });
+}
+
+function prematureClose(): Error {
+  return Object.assign(new Error('the destination closed before the archive was complete'), { code: 'ERR_STREAM_PREMATURE_CLOSE' });
+}
+
+/**
+ * The moment the output closed, which the entry loop waits for alongside
+ * each step. Each wait unsubscribes once its step is done: racing every step
+ * against one promise that lives as long as the archive (Promise.race) kept
+ * a reaction per entry on it until the end, about 300 bytes each, 30 MB for
+ * an archive of 100,000 entries.
+ */
+class OutputStop {
+  stopped = false;
+  private readonly waiting = new Set<() => void>();
+
+  stop(): void {
+    this.stopped = true;
+    for (const wake of this.waiting) wake();
+    this.waiting.clear();
+  }
+
+  /** Waits for `work`, or only until the stop; a failure after the stop has no one left to tell. */
+  until(work: Promise<void>): Promise<void> {
+    work.catch(() => {});
+    if (this.stopped) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const wake = () => resolve();
+      this.waiting.add(wake);
+      work.then(
+        () => {
+          this.waiting.delete(wake);
+          resolve();
+        },
+        (error: unknown) => {
+          this.waiting.delete(wake);
+          reject(error);
+        },
+      );
+    });
+  }
 }
 
 /** Sends the archive as the response: headers at once (the walk is done), then the stream. */
@@ -190,10 +266,10 @@ export async function sendArchive(ctx: Context, layer: Layer, principal: Princip
 }
 
 /** Appends one entry and waits until it is handed on (or the output closed); false when it was left out. */
-async function appendEntry(writer: ArchiveWriter, layer: Layer, principal: Principal, entry: ArchiveEntry, stop: Promise<void>): Promise<boolean> {
+async function appendEntry(writer: ArchiveWriter, layer: Layer, principal: Principal, entry: ArchiveEntry, stop: OutputStop): Promise<boolean> {
   const date = new Date(entry.mtimeMs);
   if (entry.kind === 'directory') {
-    await untilStopped(writer.addDirectory(entry.name, date), stop);
+    await stop.until(writer.addDirectory(entry.name, date));
     return true;
   }
   let file;
@@ -214,14 +290,14 @@ async function appendEntry(writer: ArchiveWriter, layer: Layer, principal: Princ
     } finally {
       file.close();
     }
-    await untilStopped(writer.addBuffer(entry.name, data, date), stop);
+    await stop.until(writer.addBuffer(entry.name, data, date));
     return true;
   }
   const stream = file.createReadStream([{ start: 0, end: size - 1 }]);
   const opened = file;
   stream.once('close', () => opened.close());
   try {
-    await untilStopped(writer.addStream(entry.name, stream, size, date), stop);
+    await stop.until(writer.addStream(entry.name, stream, size, date));
   } finally {
     if (!stream.destroyed && !stream.readableEnded) stream.destroy();
   }
