@@ -3,13 +3,17 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../src/config/load-config.js';
 import { parseDuration } from '../src/config/units.js';
+import { resolveLinkOrigin } from '../src/dev/resolve-link-origin.js';
 import { parseLayerPath } from '../src/paths/layer-path.js';
 import { signDownload, UrlSigner } from '../src/signing/url-signer.js';
 
-const USAGE = `usage: npm run sign -- <filepath> [--fstype LAYER] [--ttl 1h] [--inline] [--head] [--base http://localhost:8080]
+const USAGE = `usage: npm run sign -- <filepath> [--fstype LAYER] [--ttl 1h] [--inline] [--head] [--port PORT | --url ORIGIN]
 
 Prints a URL that downloads <filepath> without a token until it expires, signed with
 the configured current key (signing.currentKey, or the development key in var/dev-signing-key).
+The URL's origin is --url, else signing.baseUrl, else the configured server.host and
+server.port (FILEGATE_HOST, FILEGATE_PORT, FILEGATE_CONFIG) as the server reads them;
+--port names the port of a server started with another one. --base is --url's older name.
 The file is not looked at: a URL for a missing file answers 404 when used.`;
 
 function main(): void {
@@ -20,6 +24,8 @@ function main(): void {
       ttl: { type: 'string', default: '1h' },
       inline: { type: 'boolean', default: false },
       head: { type: 'boolean', default: false },
+      port: { type: 'string' },
+      url: { type: 'string' },
       base: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -37,9 +43,8 @@ function main(): void {
   if (ttl === null || ttl < 1000) throw new Error(`--ttl ${values.ttl} is not a duration such as "15m" or "1h"`);
   const signer = new UrlSigner(config.signing);
   const urls = signDownload(signer, { filepath: filepath.text, fstype, disposition: values.inline ? 'inline' : undefined }, signer.expiryFor(ttl, null));
-  const host = config.server.host === '0.0.0.0' || config.server.host === '::' ? 'localhost' : config.server.host;
-  const base = values.base ?? config.signing.baseUrl ?? `http://${host}:${config.server.port}`;
-  process.stdout.write(`${base.replace(/\/$/, '')}${values.head ? urls.head : urls.get}\n`);
+  const origin = resolveLinkOrigin({ port: values.port, url: values.url ?? values.base }, config.server, config.signing.baseUrl);
+  process.stdout.write(`${origin}${values.head ? urls.head : urls.get}\n`);
 }
 
 try {
