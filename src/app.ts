@@ -146,14 +146,21 @@ export async function createApp(config: Config, { logger }: AppDependencies): Pr
   koa.use(async (ctx, next) => {
     if (draining) ctx.set('Connection', 'close');
     await next();
-    // What the router left unanswered: a known path with another method, or no route at all.
-    if (ctx.status === 405) {
-      fail('METHOD_NOT_ALLOWED', `${ctx.method} is not served on ${ctx.path}`, { headers: { Allow: String(ctx.response.get('Allow')) } });
+    if (ctx.status !== 404 || ctx.body != null || ctx.respond === false) return;
+    // What the router left unanswered: no route on the path (404), or a method
+    // none of its routes serves, known to the router or not (TRACE,
+    // PROPFIND): 405 with Allow, never @koa/router's text 501. OPTIONS
+    // answers the Allow list.
+    const allowed = allowedMethodsOn(router, ctx.path);
+    if (allowed === '') fail('NOT_FOUND', `no route ${ctx.method} ${ctx.path}`);
+    if (ctx.method === 'OPTIONS') {
+      ctx.status = 204;
+      ctx.set('Allow', allowed);
+      return;
     }
-    if (ctx.status === 404 && ctx.body == null && ctx.respond !== false) fail('NOT_FOUND', `no route ${ctx.method} ${ctx.path}`);
+    fail('METHOD_NOT_ALLOWED', `${ctx.method} is not served on ${ctx.path}`, { headers: { Allow: allowed } });
   });
   koa.use(router.routes());
-  koa.use(router.allowedMethods());
 
   return {
     koa,
@@ -166,4 +173,11 @@ export async function createApp(config: Config, { logger }: AppDependencies): Pr
     },
     isDraining: () => draining,
   };
+}
+
+/** The methods the routes on `path` serve, as an Allow value ("GET, HEAD"); empty when no route has that path. */
+function allowedMethodsOn(router: Router, path: string): string {
+  const methods = new Set<string>();
+  for (const layer of router.match(path, 'GET').path) for (const method of layer.methods) methods.add(method);
+  return [...methods].join(', ');
 }

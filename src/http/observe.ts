@@ -37,6 +37,8 @@ export function createObserve(logger: Logger, metrics: Metrics): Middleware {
     const state = ctx.state as ObservedState;
     state.requestId = REQUEST_ID.test(incoming) ? incoming : randomUUID();
     ctx.set('X-Request-Id', state.requestId);
+    // On every response, whoever answers it (OPTIONS, 404, a transfer): no body is ever to be sniffed.
+    ctx.set('X-Content-Type-Options', 'nosniff');
     state.metrics = metrics;
     metrics.responseOpened(ctx);
     const bodyBytes = countBodyBytes(ctx.res);
