@@ -1,7 +1,9 @@
 // Starts the real service (src/main.ts) in a child process, for tests that measure the server alone.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TEST_SECRET } from './server.js';
@@ -30,12 +32,18 @@ export interface ChildServer {
  * Writes `config` (over the test secret, 127.0.0.1, port 0 and no
  * per-subject concurrency cap; other `server` and `limits` keys are kept) to
  * `configFile`, starts `src/main.ts` with it, and resolves once the child
- * logs that it listens.
+ * logs that it listens. Unless the test names them, the packages folder and
+ * a signing key are the child's own (in a temp folder removed when it
+ * exits), so nothing is written into the checkout, which may be read-only or
+ * closed to others.
  */
 export function startChildServer(config: Record<string, unknown>, configFile: string): Promise<ChildServer> {
   const auth = (config.auth as Record<string, unknown> | undefined) ?? {};
   const server = (config.server as Record<string, unknown> | undefined) ?? {};
   const limits = (config.limits as Record<string, unknown> | undefined) ?? {};
+  const packages = (config.packages as Record<string, unknown> | undefined) ?? {};
+  const signing = (config.signing as Record<string, unknown> | undefined) ?? {};
+  const own = mkdtempSync(path.join(os.tmpdir(), 'filegate-child-'));
   // As in startTestServer: tests make many requests as one subject at once; the limit tests set their own.
   writeFileSync(
     configFile,
@@ -44,6 +52,9 @@ export function startChildServer(config: Record<string, unknown>, configFile: st
       server: { ...server, host: '127.0.0.1', port: 0 },
       auth: { secret: TEST_SECRET, ...auth },
       limits: { concurrentPerSubject: 0, ...limits },
+      // Relative defaults would resolve into the checkout: ./var/packages, and var/dev-signing-key without keys.
+      packages: { dir: path.join(own, 'packages'), ...packages },
+      signing: signing.keys === undefined ? { keys: { child: randomBytes(32).toString('base64url') }, currentKey: 'child', ...signing } : signing,
     }),
   );
   const env: NodeJS.ProcessEnv = {};
@@ -51,6 +62,7 @@ export function startChildServer(config: Record<string, unknown>, configFile: st
   env.FILEGATE_CONFIG = configFile;
   const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
+  void exited.then(() => rmSync(own, { recursive: true, force: true }));
   let out = '';
   let err = '';
   child.stderr!.on('data', (chunk: Buffer) => {

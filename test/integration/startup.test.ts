@@ -61,11 +61,12 @@ function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
 }
 
 /**
- * Runs `node --import tsx src/main.ts` in `cwd`: the repository root, or a
- * folder of a test's own holding a copy of `config/` (see `workingFolder`),
- * so the development secret it keeps in `var/` is the test's, not the checkout's.
+ * Runs `node --import tsx src/main.ts` in `cwd`, a folder of the test's own
+ * holding a copy of `config/` (see `workingFolder`): what the service keeps
+ * in `var/` (the development secret and signing key) is then the test's,
+ * and nothing is written into the checkout.
  */
-function startMain(env: Record<string, string>, cwd = REPO): Child {
+function startMain(env: Record<string, string>, cwd: string): Child {
   const child = spawn(process.execPath, ['--import', TSX, MAIN], { cwd, env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
@@ -145,7 +146,7 @@ describe('startup (src/main.ts in a child process)', function () {
   this.timeout(30_000);
   let tmp: TempDir;
   const children: Child[] = [];
-  const run = (env: Record<string, string>, cwd = REPO) => {
+  const run = (env: Record<string, string>, cwd: string) => {
     const child = startMain(env, cwd);
     children.push(child);
     return child;
@@ -203,7 +204,7 @@ describe('startup (src/main.ts in a child process)', function () {
         FILEGATE_PORT: String(port),
         FILEGATE_HOST: '127.0.0.1',
         FILEGATE_JWT_SECRET: 'startup-test-secret-long-enough-0123456789',
-      });
+      }, workingFolder('bad-keys-cwd'));
       result = await exitOf(child);
     });
 
@@ -245,7 +246,7 @@ describe('startup (src/main.ts in a child process)', function () {
           ],
         }),
       );
-      child = run({ FILEGATE_CONFIG: configFile, FILEGATE_PORT: String(port), FILEGATE_HOST: '127.0.0.1', FILEGATE_JWT_SECRET: 'startup-test-secret-long-enough-0123456789' });
+      child = run({ FILEGATE_CONFIG: configFile, FILEGATE_PORT: String(port), FILEGATE_HOST: '127.0.0.1', FILEGATE_JWT_SECRET: 'startup-test-secret-long-enough-0123456789' }, workingFolder('aliases-cwd'));
       result = await exitOf(child);
     });
 
@@ -268,7 +269,7 @@ describe('startup (src/main.ts in a child process)', function () {
       port = await freePort();
       const configFile = path.join(tmp.dir, 'production.json');
       writeFileSync(configFile, JSON.stringify({ layers: { OsFs: { root: tmp.folder('production-root') } } }));
-      child = run({ NODE_ENV: 'production', FILEGATE_CONFIG: configFile, FILEGATE_PORT: String(port), FILEGATE_HOST: '127.0.0.1' });
+      child = run({ NODE_ENV: 'production', FILEGATE_CONFIG: configFile, FILEGATE_PORT: String(port), FILEGATE_HOST: '127.0.0.1' }, workingFolder('production-cwd'));
       result = await exitOf(child);
     });
 
