@@ -6,6 +6,7 @@ import { checkFilePolicy, formatBytes } from '../files/file-policy.js';
 import type { Layer } from '../layers/layer.js';
 import type { LayerPath } from '../paths/layer-path.js';
 import { toSavedName } from '../transfer/content-disposition.js';
+import { EventLoopPacer } from './event-loop-pacer.js';
 
 /** One entry of the archive to be: a file (read when its turn comes) or a folder. */
 export interface ArchiveEntry {
@@ -172,7 +173,7 @@ class WalkTally {
   private skipped = 0;
   private totalBytes = 0;
   private looked = 0;
-  private sinceYield = 0;
+  private readonly pacer = new EventLoopPacer(WALK_BATCH);
 
   constructor(
     private readonly limits: ArchiveLimits,
@@ -202,11 +203,8 @@ class WalkTally {
   }
 
   /** Lets the event loop turn once every `WALK_BATCH` names, so other requests are served during a long walk. */
-  async pace(): Promise<void> {
-    this.sinceYield += 1;
-    if (this.sinceYield < WALK_BATCH) return;
-    this.sinceYield = 0;
-    await new Promise<void>((resolve) => setImmediate(resolve));
+  pace(): Promise<void> {
+    return this.pacer.step();
   }
 
   /** True once the client went away: nothing more is looked at. */
