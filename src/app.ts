@@ -9,6 +9,7 @@ import { createTokenVerifier } from './auth/verify-token.js';
 import type { Config } from './config/schema.js';
 import { fail } from './errors.js';
 import { createCors } from './http/cors.js';
+import { createHostCheck, originOf } from './http/host.js';
 import { createConcurrencyLimit, createRateLimit } from './http/limits.js';
 import { createMetrics, type Metrics } from './http/metrics.js';
 import { createObserve } from './http/observe.js';
@@ -62,7 +63,8 @@ export async function createApp(config: Config, { logger }: AppDependencies): Pr
   const authenticateDownload = createAuthenticateOrSigned(verify, authOptions, signer, 'files:read');
   const authenticatePackageDownload = createAuthenticateOrSigned(verify, authOptions, signer, 'files:archive');
   const baseUrl = config.signing.baseUrl?.replace(/\/$/, '') ?? null;
-  const baseUrlOf: BaseUrlOf = (ctx) => baseUrl ?? `${ctx.protocol}://${ctx.host}`;
+  // The origin of signed URLs and package links: signing.baseUrl, else the request's checked Host (createHostCheck).
+  const baseUrlOf: BaseUrlOf = (ctx) => originOf(baseUrl, ctx);
   // Limits count per subject, so they run after authentication; transfers also take a concurrency slot.
   const limited = [createRateLimit(config.limits)].filter((middleware) => middleware !== null);
   const transfer = [...limited, createConcurrencyLimit(config.limits)].filter((middleware) => middleware !== null);
@@ -141,6 +143,8 @@ export async function createApp(config: Config, { logger }: AppDependencies): Pr
     logger.error({ err: error }, 'response failed');
   });
   koa.use(createObserve(logger, metrics));
+  // A malformed or repeated Host is a malformed request: refused before anything else looks at it.
+  koa.use(createHostCheck(config.server.trustProxy));
   const cors = createCors(config.cors);
   if (cors !== null) koa.use(cors);
   koa.use(async (ctx, next) => {
