@@ -65,9 +65,11 @@ export async function createApp(config: Config, { logger }: AppDependencies): Pr
   const baseUrl = config.signing.baseUrl?.replace(/\/$/, '') ?? null;
   // The origin of signed URLs and package links: signing.baseUrl, else the request's checked Host (createHostCheck).
   const baseUrlOf: BaseUrlOf = (ctx) => originOf(baseUrl, ctx);
-  // Limits count per subject, so they run after authentication; transfers also take a concurrency slot.
+  // Limits count per subject, so they run after authentication; transfers and listings also take a
+  // concurrency slot, each kind from slots of its own.
   const limited = [createRateLimit(config.limits)].filter((middleware) => middleware !== null);
-  const transfer = [...limited, createConcurrencyLimit(config.limits)].filter((middleware) => middleware !== null);
+  const transfer = [...limited, createConcurrencyLimit(config.limits, 'transfers')].filter((middleware) => middleware !== null);
+  const listed = [...limited, createConcurrencyLimit(config.limits, 'listings')].filter((middleware) => middleware !== null);
   let draining = false;
   const metrics = createMetrics();
 
@@ -116,7 +118,7 @@ export async function createApp(config: Config, { logger }: AppDependencies): Pr
   router.post('/api/sign', authenticate, ...limited, createSignRoute(layers, signer, baseUrlOf));
   // One set of listing options for the route and the aliases: the cursor key may be random per process.
   const listing = createListingOptions(config);
-  router.get('/api/list', authenticate, ...limited, createListRoute(layers, listing));
+  router.get('/api/list', authenticate, ...listed, createListRoute(layers, listing));
   // Route aliases from config, checked when the config was loaded; each hands over to the code above.
   mountRouteAliases(router, compileRouteAliases(config.routes, Object.keys(config.layers)).aliases, {
     config,
@@ -130,6 +132,7 @@ export async function createApp(config: Config, { logger }: AppDependencies): Pr
     authenticate,
     limited,
     transfer,
+    listed,
     serveListing: (ctx, layer, folder, prefix) => serveListing(ctx, layer, folder, prefix, listing),
   });
 

@@ -35,8 +35,10 @@ export interface AliasDependencies {
   readonly authenticate: Middleware;
   /** Run before every alias (the rate limit). */
   readonly limited: readonly Middleware[];
-  /** Run before aliases that send a file or an archive (the rate limit and the concurrency cap). */
+  /** Run before aliases that send a file or an archive (the rate limit and the transfers' concurrency cap). */
   readonly transfer: readonly Middleware[];
+  /** Run before list aliases (the rate limit and the listings' concurrency cap). */
+  readonly listed: readonly Middleware[];
   /** Serves a listing of `folder`, with names limited to `prefix` when given (the list action). */
   readonly serveListing: (ctx: Context, layer: Layer, folder: ReturnType<typeof parseLayerPath>, prefix: string | undefined) => Promise<void>;
 }
@@ -50,7 +52,8 @@ export function mountRouteAliases(router: Router, aliases: readonly CompiledAlia
   for (const alias of aliases) {
     const handler = createAliasHandler(alias, deps);
     const sends = alias.action === 'filepath' || alias.action === 'archive';
-    const chain = [deps.authenticate, ...(sends ? deps.transfer : deps.limited), handler];
+    const limits = sends ? deps.transfer : alias.action === 'list' ? deps.listed : deps.limited;
+    const chain = [deps.authenticate, ...limits, handler];
     if (alias.method === 'GET') router.get(alias.config.path, ...chain);
     else if (alias.method === 'PUT') router.put(alias.config.path, ...chain);
     else router.post(alias.config.path, ...chain);

@@ -1,4 +1,4 @@
-// Per-subject limits: a request rate per window, and a cap on transfers running at once; both answer 429.
+// Per-subject limits: a request rate per window, and caps on transfers and on listings running at once; all answer 429.
 
 import type { Context, Middleware } from 'koa';
 import { principalOf } from '../auth/authenticate.js';
@@ -59,23 +59,32 @@ export function createRateLimit(limits: Config['limits'], now: () => number = Da
   };
 }
 
+/** What a concurrency cap counts: transfers (downloads, archives, package downloads) or listings, each with slots of its own. */
+export type ConcurrencyKind = 'transfers' | 'listings';
+
+// The RateLimit-Policy name of each cap (draft-ietf-httpapi-ratelimit-headers), so a client can tell which it hit.
+const POLICY_NAMES: Record<ConcurrencyKind, string> = { transfers: 'concurrent', listings: 'concurrent-listings' };
+
 /**
- * A cap on the downloads and archives one key has running at once. A slot is
- * held from the start of the request until its response closes (a streamed
- * body outlives the middleware chain), and released exactly once. Past the
- * cap it is 429 with Retry-After. Null when `concurrentPerSubject` is 0 (off).
+ * A cap on the `kind` of request one key has running at once; each cap made
+ * counts apart, so a file browser's thumbnails (downloads) never use up its
+ * listing slots, nor the other way round. A slot is held from the start of
+ * the request until its response closes (a streamed body outlives the
+ * middleware chain), and released exactly once. Past the cap it is 429 with
+ * Retry-After. Null when `concurrentPerSubject` is 0 (off).
  */
-export function createConcurrencyLimit(limits: Config['limits']): Middleware | null {
+export function createConcurrencyLimit(limits: Config['limits'], kind: ConcurrencyKind): Middleware | null {
   const cap = limits.concurrentPerSubject;
   if (cap === 0) return null;
   const running = new Map<string, number>();
-  const policy = `"concurrent";q=${cap}`;
+  const name = POLICY_NAMES[kind];
+  const policy = `"${name}";q=${cap}`;
   return async (ctx, next) => {
     const key = limitKeyOf(ctx);
     const count = running.get(key) ?? 0;
     if (count >= cap) {
-      fail('RATE_LIMITED', `${cap} transfers are already running for this client; retry when one has finished`, {
-        headers: { 'Retry-After': '1', 'RateLimit-Policy': policy, RateLimit: '"concurrent";r=0;t=1' },
+      fail('RATE_LIMITED', `${cap} ${kind} are already running for this client; retry when one has finished`, {
+        headers: { 'Retry-After': '1', 'RateLimit-Policy': policy, RateLimit: `"${name}";r=0;t=1` },
       });
     }
     running.set(key, count + 1);

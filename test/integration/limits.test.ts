@@ -99,6 +99,130 @@ describe('limits', () => {
     });
   });
 
+  describe('limits.concurrentPerSubject for listings', () => {
+    // A folder whose listing page is over 10 MB, more than the loopback socket
+    // buffers take: a client that stops reading holds the listing (and its
+    // slot) open until it leaves. Its path is long and non-ASCII, so each of
+    // the 1000 entries carries about 12 KB of path and percent-encoded link.
+    const DEEP = Array.from({ length: 12 }, (_, index) => `${index}${'é'.repeat(124)}`).join('/');
+    let server: TestServer;
+
+    before(async () => {
+      for (let index = 0; index < 1000; index += 1) tmp.file(`data/${DEEP}/f${index}.txt`, 'x');
+      server = await startTestServer({ layers: layers(), limits: { concurrentPerSubject: 2 } });
+    });
+    after(() => server.close());
+
+    const listUrl = () => `${server.url}/api/list?${new URLSearchParams({ path: DEEP, limit: '1000' })}`;
+
+    /** Starts a listing of the deep folder and stops reading after the first chunk: the listing stays open until `cancel`. */
+    function holdListing(token: string): Promise<{ status: number; cancel: () => void }> {
+      return new Promise((resolve, reject) => {
+        const request = http.get(listUrl(), { headers: { Authorization: `Bearer ${token}` }, agent: false }, (response) => {
+          response.once('data', () => {
+            response.pause();
+            resolve({ status: response.statusCode!, cancel: () => request.destroy() });
+          });
+        });
+        request.once('error', reject);
+      });
+    }
+
+    it('the third concurrent listing of a subject capped at 2 is 429 RATE_LIMITED with Retry-After; its downloads still run; a closed listing frees its slot', async () => {
+      const token = await hsToken({ sub: 'lena', scope: 'files:read files:list' });
+      const held = [await holdListing(token), await holdListing(token)];
+      expect(held.map((h) => h.status)).to.deep.equal([200, 200]);
+      try {
+        const third = await fetch(listUrl(), { headers: { Authorization: `Bearer ${token}` } });
+        expect(third.headers.get('retry-after')).to.equal('1');
+        expect(third.headers.get('ratelimit-policy')).to.equal('"concurrent-listings";q=2');
+        expect(third.headers.get('ratelimit')).to.equal('"concurrent-listings";r=0;t=1');
+        const body = await expectError(third, 429, 'RATE_LIMITED');
+        expect(body.error).to.match(/2 listings are already running/);
+        // Listings and transfers have slots of their own: two downloads and another subject's listing still run.
+        const downloads = await Promise.all([0, 1].map(() => fetch(`${server.url}/api/download?filepath=small.txt`, { headers: { Authorization: `Bearer ${token}` } })));
+        for (const download of downloads) {
+          expect(download.status).to.equal(200);
+          await download.text();
+        }
+        const other = await fetch(`${server.url}/api/list`, { headers: { Authorization: `Bearer ${await hsToken({ sub: 'mona', scope: 'files:list' })}` } });
+        expect(other.status).to.equal(200);
+        await other.text();
+      } finally {
+        held[0]!.cancel();
+      }
+      // The cut listing's slot comes back once its response has closed.
+      let status = 0;
+      for (let attempt = 0; attempt < 50 && status !== 200; attempt += 1) {
+        const next = await fetch(`${server.url}/api/list`, { headers: { Authorization: `Bearer ${token}` } });
+        status = next.status;
+        await next.arrayBuffer();
+        if (status !== 200) await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      held[1]!.cancel();
+      expect(status).to.equal(200);
+    });
+
+    it('transfers at their cap leave the listing slots free (a file browser\'s thumbnails do not block its listings), and the listings have their own cap', async () => {
+      const token = await hsToken({ sub: 'nina', scope: 'files:read files:list' });
+      const downloads = [await holdDownload(server.url, token), await holdDownload(server.url, token)];
+      expect(downloads.map((h) => h.status)).to.deep.equal([200, 200]);
+      const listings: Array<{ status: number; cancel: () => void }> = [];
+      try {
+        await expectError(await fetch(`${server.url}/api/download?filepath=small.txt`, { headers: { Authorization: `Bearer ${token}` } }), 429, 'RATE_LIMITED');
+        listings.push(await holdListing(token), await holdListing(token));
+        expect(listings.map((h) => h.status)).to.deep.equal([200, 200]);
+        await expectError(await fetch(listUrl(), { headers: { Authorization: `Bearer ${token}` } }), 429, 'RATE_LIMITED');
+      } finally {
+        for (const h of [...downloads, ...listings]) h.cancel();
+      }
+    });
+
+    it('finished listings release their slots: 10 in a row, two at a time, all 200; then the cap still holds at 2', async () => {
+      const token = await hsToken({ sub: 'olga', scope: 'files:list' });
+      for (let round = 0; round < 5; round += 1) {
+        const responses = await Promise.all([0, 1].map(() => fetch(`${server.url}/api/list`, { headers: { Authorization: `Bearer ${token}` } })));
+        for (const response of responses) {
+          expect(response.status).to.equal(200);
+          await response.text();
+        }
+      }
+      const held = [await holdListing(token), await holdListing(token)];
+      try {
+        expect(held.map((h) => h.status)).to.deep.equal([200, 200]);
+        await expectError(await fetch(listUrl(), { headers: { Authorization: `Bearer ${token}` } }), 429, 'RATE_LIMITED');
+      } finally {
+        for (const h of held) h.cancel();
+      }
+    });
+
+    it('a list route alias takes a listing slot too', async () => {
+      const aliased = await startTestServer({ layers: layers(), limits: { concurrentPerSubject: 1 }, routes: [{ path: '/browse/deep', list: DEEP }] });
+      try {
+        const token = await hsToken({ sub: 'pia', scope: 'files:list' });
+        const held = await new Promise<{ status: number; cancel: () => void }>((resolve, reject) => {
+          const request = http.get(`${aliased.url}/browse/deep?limit=1000`, { headers: { Authorization: `Bearer ${token}` }, agent: false }, (response) => {
+            response.once('data', () => {
+              response.pause();
+              resolve({ status: response.statusCode!, cancel: () => request.destroy() });
+            });
+          });
+          request.once('error', reject);
+        });
+        try {
+          expect(held.status).to.equal(200);
+          const second = await fetch(`${aliased.url}/browse/deep`, { headers: { Authorization: `Bearer ${token}` } });
+          const body = await expectError(second, 429, 'RATE_LIMITED');
+          expect(body.error).to.match(/1 listings are already running/);
+        } finally {
+          held.cancel();
+        }
+      } finally {
+        await aliased.close();
+      }
+    });
+  });
+
   describe('limits.rate', () => {
     let server: TestServer;
     before(async () => {
