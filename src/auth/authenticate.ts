@@ -72,7 +72,7 @@ export function toSignedPrincipal(grant: SignedGrant, scope: Scope): Principal {
     paths: filepath === undefined ? null : [parseLayerPath(filepath).segments],
     fstypes: fstype === undefined ? null : [fstype],
     expiresAt: grant.expires,
-    signed: true,
+    link: `${grant.kid}.${grant.signature}`,
   };
 }
 

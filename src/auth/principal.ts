@@ -14,8 +14,12 @@ export interface Principal {
   readonly fstypes: readonly string[] | null;
   /** When the credential stops being valid (the token's `exp`), in Unix seconds; null when it never does. */
   readonly expiresAt?: number | null;
-  /** True for a signed URL's principal: it has no subject of its own, so limits count it by client address. */
-  readonly signed?: boolean;
+  /**
+   * For a signed URL's principal, the link it was granted by (its key id and
+   * signature, which no other link shares); limits count against it. Absent
+   * for a token.
+   */
+  readonly link?: string;
 }
 
 export function isScope(value: string): value is Scope {

@@ -6,12 +6,17 @@ import type { Config } from '../config/schema.js';
 import { fail } from '../errors.js';
 
 /**
- * Who a limit counts against: the token's subject, or the client address for
- * a signed URL or a token without `sub` (they have no subject of their own).
+ * Who a limit counts against: a signed URL's link (its key id and
+ * signature), a token's subject, or for a token without `sub` the client
+ * address. A link counts apart from its signer's subject and from every
+ * other link, so readers of one link never hold back the holders of another
+ * behind the same proxy or NAT, and a link handed around is bounded wherever
+ * it is fetched from.
  */
 export function limitKeyOf(ctx: Context): string {
   const principal = principalOf(ctx);
-  return principal.signed || principal.subject === null ? `address ${ctx.ip}` : `subject ${principal.subject}`;
+  if (principal.link !== undefined) return `link ${principal.link}`;
+  return principal.subject === null ? `address ${ctx.ip}` : `subject ${principal.subject}`;
 }
 
 interface Window {

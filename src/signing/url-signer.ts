@@ -19,6 +19,8 @@ export interface SignedGrant {
   readonly path: string;
   readonly query: Query;
   readonly kid: string;
+  /** The `sig` the URL carries: with `kid`, what tells one link from another. */
+  readonly signature: string;
   readonly expires: number;
 }
 
@@ -114,7 +116,7 @@ export class UrlSigner {
     }
     const expires = Number(expiresText);
     if (nowMs >= expires * 1000) fail('FORBIDDEN', `the signed URL expired at ${new Date(expires * 1000).toISOString()}`);
-    return { method, path, query, kid, expires };
+    return { method, path, query, kid, signature: sig, expires };
   }
 }
 

@@ -1,4 +1,4 @@
-// Per-subject limits over HTTP: concurrent transfers capped (429 + Retry-After + RateLimit headers), the request rate, and signed URLs counted by client address.
+// Per-subject limits over HTTP: concurrent transfers and listings capped apart (429 + Retry-After + RateLimit headers), the request rate, signed URLs counted per link and tokens without sub by client address.
 
 import { expect } from 'chai';
 import http from 'node:http';
@@ -93,6 +93,88 @@ describe('limits', () => {
       const held = [await holdDownload(server.url, dave), await holdDownload(server.url, dave)];
       try {
         expect((await fetch(`${server.url}/healthz`)).status).to.equal(200);
+      } finally {
+        for (const h of held) h.cancel();
+      }
+    });
+  });
+
+  describe('limits.concurrentPerSubject for signed URLs', () => {
+    let server: TestServer;
+    before(async () => {
+      server = await startTestServer({ layers: layers(), limits: { concurrentPerSubject: 2 }, signing: { keys: { k1: 'k1-signing-key-that-is-long-enough-0123' }, currentKey: 'k1' } });
+    });
+    after(() => server.close());
+
+    /** Signs big.bin for `sub`, with a lifetime that makes each link distinct. */
+    async function linkFor(sub: string, seconds: number): Promise<string> {
+      const response = await fetch(`${server.url}/api/sign`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${await hsToken({ sub, scope: 'files:read files:sign' })}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ filepath: 'big.bin', expires_in: seconds }),
+      });
+      expect(response.status).to.equal(200);
+      return ((await response.json()) as { download_url: string }).download_url;
+    }
+
+    /** Starts a GET of `url` and stops reading after the first chunk: it holds its slot until `cancel`. */
+    function holdUrl(url: string): Promise<{ status: number; cancel: () => void }> {
+      return new Promise((resolve, reject) => {
+        const request = http.get(url, { agent: false }, (response) => {
+          response.once('data', () => {
+            response.pause();
+            resolve({ status: response.statusCode!, cancel: () => request.destroy() });
+          });
+          response.once('end', () => resolve({ status: response.statusCode!, cancel: () => request.destroy() }));
+        });
+        request.once('error', reject);
+      });
+    }
+
+    it('slots are keyed by the link: with link A at its cap from this address, link B (same signer, same file) is served; the next reader of A is 429', async () => {
+      const linkA = await linkFor('quinn', 900);
+      const linkB = await linkFor('quinn', 901);
+      const readersOfA = [await holdUrl(linkA), await holdUrl(linkA)];
+      const held = [...readersOfA];
+      try {
+        expect(readersOfA.map((h) => h.status)).to.deep.equal([200, 200]);
+        // Regression: every link holder behind one address shared one set of slots.
+        const readersOfB = [await holdUrl(linkB), await holdUrl(linkB)];
+        held.push(...readersOfB);
+        expect(readersOfB.map((h) => h.status)).to.deep.equal([200, 200]);
+        const third = await fetch(linkA);
+        const body = await expectError(third, 429, 'RATE_LIMITED');
+        expect(body.error).to.match(/2 transfers are already running/);
+        expect(third.headers.get('retry-after')).to.equal('1');
+        // The signer's own token has slots of its own too.
+        const own = await fetch(`${server.url}/api/download?filepath=small.txt`, { headers: { Authorization: `Bearer ${await hsToken({ sub: 'quinn' })}` } });
+        expect(own.status).to.equal(200);
+        await own.text();
+      } finally {
+        for (const h of held) h.cancel();
+      }
+      // A's slots come back once its readers have gone.
+      let status = 0;
+      for (let attempt = 0; attempt < 50 && status !== 200; attempt += 1) {
+        const next = await fetch(linkA, { headers: { Range: 'bytes=0-0' } });
+        status = next.status === 206 ? 200 : next.status;
+        await next.arrayBuffer();
+        if (status !== 200) await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      expect(status).to.equal(200);
+    });
+
+    it('tokens without sub are still counted by client address, and a link fetched from that address is not held back by them', async () => {
+      const link = await linkFor('rosa', 902);
+      const anonymous = await hsToken({ sub: undefined });
+      // Two different tokens, one address: they share its slots.
+      const held = [await holdDownload(server.url, anonymous), await holdDownload(server.url, await hsToken({ sub: undefined, nonce: 'another token' }))];
+      try {
+        expect(held.map((h) => h.status)).to.deep.equal([200, 200]);
+        await expectError(await fetch(`${server.url}/api/download?filepath=small.txt`, { headers: { Authorization: `Bearer ${anonymous}` } }), 429, 'RATE_LIMITED');
+        const linked = await fetch(link, { headers: { Range: 'bytes=0-0' } });
+        expect(linked.status).to.equal(206);
+        await linked.arrayBuffer();
       } finally {
         for (const h of held) h.cancel();
       }
@@ -257,21 +339,23 @@ describe('limits', () => {
       expect((await get()).status).to.equal(200);
     });
 
-    it('signed URLs are counted by client address: the fourth fetch of signed URLs from here is 429', async () => {
+    it('signed URLs are counted per link, not by client address: the fourth fetch of one link is 429, another link from here is still served', async () => {
       const signer = await hsToken({ sub: 'grace', scope: 'files:read files:sign' });
       const urls: string[] = [];
       for (let index = 0; index < 2; index += 1) {
-        const response = await fetch(`${server.url}/api/sign`, { method: 'POST', headers: { Authorization: `Bearer ${signer}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ filepath: 'small.txt' }) });
+        // Different lifetimes make different links for the same file.
+        const response = await fetch(`${server.url}/api/sign`, { method: 'POST', headers: { Authorization: `Bearer ${signer}`, 'Content-Type': 'application/json' }, body: JSON.stringify({ filepath: 'small.txt', expires_in: 600 + index }) });
         expect(response.status).to.equal(200);
         urls.push(((await response.json()) as { download_url: string }).download_url);
       }
+      expect(urls[0]).to.not.equal(urls[1]);
       const statuses: number[] = [];
-      for (const url of [urls[0]!, urls[1]!, urls[0]!, urls[1]!]) {
+      for (const url of [urls[0]!, urls[0]!, urls[0]!, urls[0]!, urls[1]!, urls[1]!]) {
         const response = await fetch(url);
         statuses.push(response.status);
         await response.arrayBuffer();
       }
-      expect(statuses).to.deep.equal([200, 200, 200, 429]);
+      expect(statuses).to.deep.equal([200, 200, 200, 429, 200, 200]);
     });
   });
 });
