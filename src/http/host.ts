@@ -61,8 +61,9 @@ export function isValidHost(value: string): boolean {
  * trusted (`server.trustProxy`), a malformed X-Forwarded-Host or an
  * X-Forwarded-Proto other than http or https, in the first of their
  * comma-separated values, which is the one Koa uses for `ctx.host` and
- * `ctx.protocol`. A request without Host (HTTP/1.0) passes; nothing that
- * needs an origin can be built for it (`originOf`). All BAD_REQUEST.
+ * `ctx.protocol`. An HTTP/1.1 request without Host is refused too; an
+ * HTTP/1.0 one passes, and nothing that needs an origin can be built for it
+ * (`originOf`). All BAD_REQUEST.
  */
 export function createHostCheck(trustProxy: boolean): Middleware {
   return async (ctx, next) => {
@@ -80,6 +81,8 @@ function checkHostHeaders(req: IncomingMessage, trustProxy: boolean): void {
   }
   if (hosts > 1) fail('BAD_REQUEST', 'the request has more than one Host header; send exactly one');
   const host = req.headers.host;
+  // RFC 9112 §3.2: HTTP/1.1 requires it (Node refuses it too, unless `requireHostHeader` is off, with a bare 400).
+  if (host === undefined && req.httpVersionMajor === 1 && req.httpVersionMinor >= 1) fail('BAD_REQUEST', 'an HTTP/1.1 request needs a Host header');
   if (host !== undefined && !isValidHost(host)) fail('BAD_REQUEST', `the Host header ${shown(host)} is not a host name or address with an optional port`);
   if (!trustProxy) return;
   const forwardedHost = firstValue(req.headers['x-forwarded-host']);

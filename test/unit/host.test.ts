@@ -1,7 +1,9 @@
-// Table tests for parseHost: which Host values name an origin (RFC 9110 §7.2, RFC 3986 §3.2.2, DNS name rules), both sides of each rule.
+// Table tests for parseHost (which Host values name an origin: RFC 9110 §7.2, RFC 3986 §3.2.2, DNS name rules, both sides of each rule) and for the header check built on it.
 
 import { expect } from 'chai';
-import { isValidHost, parseHost } from '../../src/http/host.js';
+import type { Context } from 'koa';
+import { isFilegateError } from '../../src/errors.js';
+import { createHostCheck, isValidHost, parseHost } from '../../src/http/host.js';
 
 const LABEL_63 = 'a'.repeat(63);
 // 253 characters: three labels of 63 and one of 61, with the dots between.
@@ -104,6 +106,57 @@ describe('parseHost', () => {
     it(`refuses ${what}: ${JSON.stringify(value.length > 60 ? `${value.slice(0, 30)}…(${value.length})` : value)}`, () => {
       expect(parseHost(value)).to.equal(null);
       expect(isValidHost(value)).to.equal(false);
+    });
+  }
+});
+
+describe('createHostCheck', () => {
+  /** Runs the check on a request with these raw header lines and HTTP version; resolves to the BAD_REQUEST message, or null when it passes. */
+  async function check(lines: Array<[string, string]>, options: { version?: string; trustProxy?: boolean } = {}): Promise<string | null> {
+    const [major, minor] = (options.version ?? '1.1').split('.').map(Number) as [number, number];
+    const headers: Record<string, string> = {};
+    for (const [name, value] of lines) {
+      const key = name.toLowerCase();
+      // As Node keeps them: the first Host only, other repeats joined.
+      if (key === 'host') headers.host ??= value;
+      else headers[key] = key in headers ? `${headers[key]}, ${value}` : value;
+    }
+    const req = { rawHeaders: lines.flat(), headers, httpVersionMajor: major, httpVersionMinor: minor };
+    let passed = false;
+    try {
+      await createHostCheck(options.trustProxy ?? false)({ req } as unknown as Context, async () => {
+        passed = true;
+      });
+    } catch (error) {
+      expect(isFilegateError(error) && error.code).to.equal('BAD_REQUEST');
+      return (error as Error).message;
+    }
+    expect(passed).to.equal(true);
+    return null;
+  }
+
+  const cases: Array<[string, Array<[string, string]>, { version?: string; trustProxy?: boolean }, RegExp | null]> = [
+    ['one valid Host', [['Host', 'files.example:8080']], {}, null],
+    ['two Host headers', [['Host', 'a.example'], ['Host', 'b.example']], {}, /more than one Host/],
+    ['two Host headers, differently cased', [['Host', 'a.example'], ['HOST', 'a.example']], {}, /more than one Host/],
+    ['a header that only starts with "host"', [['Host', 'a.example'], ['Hostname', 'b']], {}, null],
+    ['a malformed Host', [['Host', 'evil.example:443/x?']], {}, /Host header "evil\.example:443\/x\?"/],
+    ['an empty Host', [['Host', '']], {}, /Host header ""/],
+    ['HTTP/1.1 without Host', [], {}, /needs a Host header/],
+    ['HTTP/1.0 without Host', [], { version: '1.0' }, null],
+    ['a long malformed Host is shortened in the message', [['Host', `${'a'.repeat(300)}/`]], {}, /a{100}…"/],
+    ['X-Forwarded-* ignored without a trusted proxy', [['Host', 'a.example'], ['X-Forwarded-Host', 'evil/x'], ['X-Forwarded-Proto', 'ftp']], {}, null],
+    ['a valid X-Forwarded-Host list behind a proxy', [['Host', 'a.example'], ['X-Forwarded-Host', 'files.example, 10.0.0.1']], { trustProxy: true }, null],
+    ['a malformed first X-Forwarded-Host', [['Host', 'a.example'], ['X-Forwarded-Host', 'evil/x, files.example']], { trustProxy: true }, /X-Forwarded-Host/],
+    ['X-Forwarded-Proto https, any case', [['Host', 'a.example'], ['X-Forwarded-Proto', 'HTTPS, http']], { trustProxy: true }, null],
+    ['X-Forwarded-Proto ftp', [['Host', 'a.example'], ['X-Forwarded-Proto', 'ftp']], { trustProxy: true }, /X-Forwarded-Proto header "ftp" is neither http nor https/],
+    ['an empty X-Forwarded-Host (Koa falls back to Host)', [['Host', 'a.example'], ['X-Forwarded-Host', '']], { trustProxy: true }, null],
+  ];
+  for (const [what, lines, options, expected] of cases) {
+    it(`${what} → ${expected === null ? 'passes' : 'BAD_REQUEST'}`, async () => {
+      const message = await check(lines, options);
+      if (expected === null) expect(message).to.equal(null);
+      else expect(message).to.match(expected);
     });
   }
 });
