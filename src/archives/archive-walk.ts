@@ -247,7 +247,8 @@ type Inspection = 'absent' | 'refused' | { kind: 'file' | 'directory'; size: num
 async function inspect(layer: Layer, principal: Principal, child: LayerPath): Promise<Inspection> {
   let file;
   try {
-    file = await layer.open(child);
+    // A file or a folder: a folder that cannot be entered is refused here, once, not entered.
+    file = await layer.open(child, 'any');
   } catch (error) {
     if (!isFilegateError(error)) throw error;
     if (error.code === 'UNAVAILABLE' || error.code === 'FSTYPE_UNAVAILABLE') throw error;

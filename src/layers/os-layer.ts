@@ -136,19 +136,32 @@ export class OsLayer implements Layer {
       // none); each name is opened and checked again anyway. Only names are
       // read, so a folder that cannot be entered still lists: opening its
       // entries then answers NOT_READABLE one by one.
+      // Read in batches with a turn of the event loop between them, as
+      // `entries()` reads: readdir would turn every name of a big folder into
+      // a string at once, on the event loop (about 150 ms for 100,000 names).
       const realPath = path.join(this.rootReal!, ...folder.realSegments);
-      const raw = await fs.promises.readdir(folder.pathThroughDescriptor(realPath), { encoding: 'buffer' }).catch((error: unknown) => {
+      const dir = await fs.promises.opendir(folder.pathThroughDescriptor(realPath), { encoding: 'latin1', bufferSize: FOLDER_BATCH }).catch((error: unknown) => {
         if (isOutOfDescriptors(error)) failOutOfDescriptors(error);
         throw error;
       });
       const names: string[] = [];
       let unreadable = 0;
-      for (const name of raw) {
-        try {
-          names.push(UTF8.decode(name));
-        } catch {
-          unreadable += 1;
+      try {
+        for (let done = false; !done; ) {
+          for (let read = 0; read < FOLDER_BATCH; read += 1) {
+            const entry = this.io === inlineIo ? dir.readSync() : await dir.read();
+            if (entry === null) {
+              done = true;
+              break;
+            }
+            const name = toUtf8Name(entry.name);
+            if (name === null) unreadable += 1;
+            else names.push(name);
+          }
+          if (!done) await new Promise<void>((resolve) => setImmediate(resolve));
         }
+      } finally {
+        await dir.close().catch(() => {});
       }
       return { names: names.sort(), unreadable };
     } finally {
