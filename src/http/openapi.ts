@@ -366,7 +366,7 @@ export function createOpenApiDocument(config: Config): object {
   ];
   const archiveDescription =
     'Files and folders of one layer as a ZIP or tar.gz, streamed. Entries a download would refuse are skipped and counted (X-Archive-Skipped); ' +
-    `a requested path a download would refuse fails the request. At most ${config.archive.maxEntries} entries and archive.maxBytes bytes, checked before the first byte.`;
+    `a requested path a download would refuse fails the request. At most ${config.archive.maxEntries} entries (those left out included) and archive.maxBytes bytes, checked before the first byte.`;
   const archiveGet: OperationSpec = {
     operationId: 'getArchive',
     summary: 'Archive files and folders (query)',
