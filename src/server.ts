@@ -3,6 +3,7 @@
 import http from 'node:http';
 import net, { type AddressInfo, type Socket } from 'node:net';
 import { createApp, type FilegateApp } from './app.js';
+import { answerClientError } from './http/client-error.js';
 import { createMetricsListener } from './http/metrics.js';
 import type { Config } from './config/schema.js';
 import type { Logger } from './logger.js';
@@ -109,9 +110,13 @@ function createHttpServer(settings: ServerSettings, handler: http.RequestListene
       requestTimeout: settings.requestTimeout,
       keepAliveTimeout: settings.keepAliveTimeout,
       connectionsCheckingInterval: connectionsCheckingInterval(settings),
+      // The app's Host check answers an HTTP/1.1 request without Host with the JSON 400 (src/http/host.ts).
+      requireHostHeader: false,
     },
     handler,
   );
+  // What the parser refuses (an unknown method, a malformed request line or header) gets the JSON error body too.
+  server.on('clientError', answerClientError);
   // Without a 'timeout' listener Node destroys the socket when it fires. A
   // write completing counts as activity, so a slow reader that still reads
   // keeps its download. Between requests Node swaps in keepAliveTimeout (plus

@@ -88,10 +88,12 @@ describe('methods no route serves', () => {
     expect(alias.headers['x-content-type-options']).to.equal('nosniff');
   });
 
-  it('a method outside HTTP\'s registry is refused by Node\'s parser before the app: 400, connection closed', async () => {
+  it('what Node\'s parser refuses before the app (a method outside HTTP\'s registry, a lower-case method, HTTP/1.1 without Host) is 400 BAD_REQUEST with the JSON body (regression: a bare 400 with no body)', async () => {
     // llhttp accepts only the methods it knows; "BREW" never reaches a route.
-    const response = await sendRaw(server.url, 'BREW /api/download HTTP/1.1\r\nHost: localhost');
-    expect(response.status).to.equal(400);
+    for (const head of ['BREW /api/download HTTP/1.1\r\nHost: localhost', 'get /healthz HTTP/1.1\r\nHost: localhost', 'GET /healthz HTTP/1.1\r\nX-No-Host: 1']) {
+      const response = await sendRaw(server.url, head);
+      expectJsonError(response, 400, 'BAD_REQUEST');
+    }
   });
 
   it('every response carries X-Content-Type-Options: nosniff, whoever answers it', async () => {
