@@ -11,8 +11,10 @@ import { openAllowedFile } from '../files/open-allowed-file.js';
 import type { Layer } from '../layers/layer.js';
 import type { Logger } from '../logger.js';
 import { toContentDisposition } from '../transfer/content-disposition.js';
+import { STRICT_POLICY } from '../transfer/content-security-policy.js';
 import { SMALL_BODY_BYTES, type TransferRecord } from '../transfer/send-transfer.js';
 import type { ArchiveEntry, ArchiveSelection } from './archive-walk.js';
+import { EventLoopPacer } from './event-loop-pacer.js';
 import { ZipWriter } from './zip-writer.js';
 
 export type ArchiveFormat = 'zip' | 'tar.gz';
@@ -123,8 +125,13 @@ export async function writeArchive(
 
   let written = 0;
   let leftOut = 0;
+  // Small files are opened and read with the layer's inline I/O, and the loop
+  // waits only when the client pushes back: against a fast client, 10,000
+  // entries of 1 KiB ran with no turn of the event loop for hundreds of ms.
+  const pacer = new EventLoopPacer(32);
   try {
     for (const entry of selection.entries) {
+      await pacer.step();
       if (stop.stopped) break;
       // Counted as they go: an archive cut short has not written the entries it never reached.
       if (await appendEntry(writer, layer, principal, entry, stop)) written += 1;
@@ -237,7 +244,7 @@ export async function sendArchive(ctx: Context, layer: Layer, principal: Princip
   ctx.set({
     'Content-Type': CONTENT_TYPES[options.format],
     'Content-Disposition': toContentDisposition('attachment', options.filename),
-    'Content-Security-Policy': "default-src 'none'; sandbox",
+    'Content-Security-Policy': STRICT_POLICY,
     'X-Content-Type-Options': 'nosniff',
     // A streamed archive has no length and no stable bytes to resume from.
     'Accept-Ranges': 'none',
