@@ -43,6 +43,8 @@ export interface AliasDependencies {
   readonly serveListing: (ctx: Context, layer: Layer, folder: ReturnType<typeof parseLayerPath>, prefix: string | undefined) => Promise<void>;
 }
 
+// How soon to ask again for an output a job is still producing.
+const NOT_YET_SECONDS = '5';
 const dispositionQuerySchema = z.object({ disposition: z.enum(['attachment', 'inline']).optional() });
 // Package bodies: each configured list name to its items, each item one path segment.
 const MAX_PACKAGE_ITEMS = 1000;
@@ -70,9 +72,11 @@ function createAliasHandler(alias: CompiledAlias, deps: AliasDependencies): Midd
     const routePolicy: FilePolicy | undefined =
       config.types || config.extensions ? { ...layer.policy, owner, types: config.types as FilePolicy['types'], extensions: config.extensions } : undefined;
     const fill = (template: Template) => fillTemplate(template, values);
+    // The layer path a template makes is what the alias hides: every message names the URL path the client sent.
+    const toPath = (template: Template, parameter: string) => parseLayerPath(fill(template), parameter, ctx.path);
     switch (alias.action) {
       case 'filepath': {
-        const filepath = parseLayerPath(fill(alias.target!), 'filepath');
+        const filepath = toPath(alias.target!, 'filepath');
         const { disposition } = parseQueryWith(readQuery(ctx), dispositionQuerySchema);
         const filename = alias.filename ? fill(alias.filename) : undefined;
         const serve = serveFile(ctx, { layer, filepath, disposition: disposition ?? config.disposition ?? 'attachment', filename, routePolicy }, deps.transferOptions);
@@ -80,18 +84,18 @@ function createAliasHandler(alias: CompiledAlias, deps: AliasDependencies): Midd
         return;
       }
       case 'archive': {
-        const targets = [parseLayerPath(fill(alias.target!), 'path')];
+        const targets = [toPath(alias.target!, 'path')];
         const format = config.format ?? 'zip';
         const filename = archiveFilename(alias.filename ? fill(alias.filename) : undefined, targets, format);
         await serveArchive(ctx, { layer, targets, format, filename }, deps.config, deps.logger);
         return;
       }
       case 'list': {
-        await deps.serveListing(ctx, layer, parseLayerPath(fill(alias.target!), 'path'), alias.prefix ? fill(alias.prefix) : undefined);
+        await deps.serveListing(ctx, layer, toPath(alias.target!, 'path'), alias.prefix ? fill(alias.prefix) : undefined);
         return;
       }
       case 'presign': {
-        const filepath = parseLayerPath(fill(alias.target!), 'filepath');
+        const filepath = toPath(alias.target!, 'filepath');
         ctx.set('Cache-Control', 'no-store');
         ctx.body = await notReadyWhenMissing(
           presignFile(ctx, deps.signer, deps.baseUrlOf, { layer, filepath, disposition: config.disposition, requestedMs: config.expires_in, routePolicy }),
@@ -102,7 +106,7 @@ function createAliasHandler(alias: CompiledAlias, deps: AliasDependencies): Midd
       case 'package': {
         const principal = packagePrincipal(ctx);
         const items = readPackageItems(await readJsonBody(ctx), alias);
-        const targets = items.map(([list, item]) => parseLayerPath(fillTemplate(alias.lists.get(list)!, { ...values, item }), 'path'));
+        const targets = items.map(([list, item]) => parseLayerPath(fillTemplate(alias.lists.get(list)!, { ...values, item }), 'path', `${ctx.path} ${list}: ${item}`));
         const format = config.format ?? 'zip';
         const filename = archiveFilename(alias.filename ? fill(alias.filename) : undefined, targets, format);
         const manifest = await createPackage(ctx, deps.packages, principal, { layer, targets, format, filename });
@@ -133,7 +137,9 @@ async function notReadyWhenMissing<T>(work: Promise<T>, shown: string): Promise<
   try {
     return await work;
   } catch (error) {
-    if (isFilegateError(error) && error.code === 'NOT_FOUND') fail('NOT_READY', `${quotePath(shown)} does not exist yet; try again once it has been produced`);
+    if (isFilegateError(error) && error.code === 'NOT_FOUND') {
+      fail('NOT_READY', `${quotePath(shown)} does not exist yet; try again once it has been produced`, { headers: { 'Retry-After': NOT_YET_SECONDS } });
+    }
     throw error;
   }
 }

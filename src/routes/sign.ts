@@ -11,7 +11,7 @@ import { readJsonBody } from '../http/json-body.js';
 import { parseWithSchema } from '../http/query.js';
 import { resolveLayer, type Layers } from '../layers/create-layers.js';
 import type { Layer } from '../layers/layer.js';
-import { parseLayerPath, type LayerPath } from '../paths/layer-path.js';
+import { parseLayerPath, toLayerPathText, type LayerPath } from '../paths/layer-path.js';
 import { signDownload, type UrlSigner } from '../signing/url-signer.js';
 
 /** The body of POST /api/sign. `expires_in` is seconds, or a duration like "15m". */
@@ -68,7 +68,8 @@ export async function presignFile(ctx: Context, signer: UrlSigner, baseUrlOf: Ba
   authorize(principal, { scope: 'files:read', layer: layer.name, segments: filepath.segments, shown: filepath.text });
   (await openAllowedFile(layer, principal, filepath, request.routePolicy)).close();
   const expires = signer.expiryFor(request.requestedMs, principal.expiresAt ?? null);
-  const urls = signDownload(signer, { filepath: filepath.text, fstype: layer.name, disposition: request.disposition }, expires);
+  // The layer path itself: what a route alias was asked for names no file to download.
+  const urls = signDownload(signer, { filepath: toLayerPathText(filepath), fstype: layer.name, disposition: request.disposition }, expires);
   const base = baseUrlOf(ctx);
   return { download_url: base + urls.get, head_url: base + urls.head, expiry: expires };
 }

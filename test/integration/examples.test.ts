@@ -113,8 +113,16 @@ describe('example deployments (config/examples/)', () => {
       expect(await rawStatus(server, '/download/image/img001%2F..%2Fimg002/mask', reader)).to.equal(400);
     });
 
-    it('an image that does not exist is 404', async () => {
-      await expectError(await get(server, '/download/image/img999/mask', reader), 404, 'NOT_FOUND');
+    it('an image that does not exist is 404, and the message names the URL path sent, never the layer path the template made (regression: "results/img999/mask.png" does not exist)', async () => {
+      const body = await expectError(await get(server, '/download/image/img999/mask', reader), 404, 'NOT_FOUND');
+      expect(body.error).to.include('"/download/image/img999/mask"');
+      expect(body.error).to.not.include('results');
+      const batch = await expectError(await get(server, '/download/batch/nope', reader), 404, 'NOT_FOUND');
+      expect(batch.error).to.include('"/download/batch/nope"');
+      expect(batch.error).to.not.include('batches');
+      const limited = await hsToken({ scope: 'files:read', paths: ['results/img001'] });
+      const refused = await expectError(await get(server, '/download/image/img002/mask', limited), 403, 'FORBIDDEN');
+      expect(refused.error).to.not.include('results');
     });
 
     it('GET /download/json/img002: the analysis, saved as img002_analysis.json', async () => {
@@ -181,8 +189,12 @@ describe('example deployments (config/examples/)', () => {
 
     it('GET /download/generated/video/:uuid is 409 NOT_READY until the output exists, then 200', async () => {
       const uuid = '0f8fad5b-d9cb-469f-a165-70867728950e';
-      const body = await expectError(await get(server, `/download/generated/video/${uuid}`, reader), 409, 'NOT_READY');
+      const notYet = await get(server, `/download/generated/video/${uuid}`, reader);
+      expect(Number(notYet.headers.get('retry-after')), 'NOT_READY says when to ask again').to.be.greaterThan(0);
+      const body = await expectError(notYet, 409, 'NOT_READY');
       expect(body.error).to.match(/does not exist yet/);
+      expect(body.error).to.include(`/download/generated/video/${uuid}`);
+      expect(body.error).to.not.include('output.mp4');
       writeFileSync(path.join(root, 'generated', `${uuid}output.mp4`), Buffer.alloc(100, 1));
       const ready = await get(server, `/download/generated/video/${uuid}`, reader);
       expect(ready.status).to.equal(200);

@@ -6,7 +6,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { expectError, expectFileHeaders } from '../helpers/assertions.js';
 import { tempDir, type TempDir } from '../helpers/fixtures.js';
-import { startTestServer, waitForAccessLine, type TestServer } from '../helpers/server.js';
+import { startTestServer, TEST_SECRET, waitForAccessLine, type TestServer } from '../helpers/server.js';
 import { hsToken } from '../helpers/tokens.js';
 
 const K1 = 'k1-signing-key-that-is-long-enough-0123';
@@ -228,8 +228,9 @@ describe('signed URLs: POST /api/sign and tokenless downloads', () => {
   it('npm run sign prints a URL that downloads the file (same config, same key)', async function () {
     this.timeout(30_000);
     const configFile = path.join(tmp.dir, 'sign-config.json');
-    writeFileSync(configFile, JSON.stringify({ layers: layers(), signing: { keys: { k1: K1 }, currentKey: 'k1' } }));
-    const printed = execFileSync('npx', ['tsx', 'scripts/sign.ts', 'docs/report.txt', '--base', server.url, '--ttl', '10m'], {
+    // A configured secret: without one the script would run in development mode and write var/ into the checkout.
+    writeFileSync(configFile, JSON.stringify({ layers: layers(), auth: { secret: TEST_SECRET }, signing: { keys: { k1: K1 }, currentKey: 'k1' } }));
+    const printed = execFileSync(process.execPath, ['--import', 'tsx', 'scripts/sign.ts', 'docs/report.txt', '--base', server.url, '--ttl', '10m'], {
       env: { ...process.env, FILEGATE_CONFIG: configFile, NODE_ENV: 'test' },
       encoding: 'utf8',
     }).trim();
