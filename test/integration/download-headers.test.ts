@@ -51,6 +51,7 @@ describe('GET /api/download: headers', () => {
     tmp.file('data/names/back\\slash.txt', 'backslash\n');
     tmp.file('data/names/日本語.txt', 'japanese\n');
     tmp.file('data/names/é.txt', 'e acute\n');
+    tmp.file('data/names/invoice\u202Egpj.exe', 'not a picture\n');
     tmp.file('data/names/🎉 party.txt', 'emoji\n');
     tmp.file('data/names/with spaces in name.txt', 'spaces\n');
     tmp.file('data/names/100% done %41 %zz.txt', 'percent\n');
@@ -198,6 +199,15 @@ describe('GET /api/download: headers', () => {
         await response.arrayBuffer();
       });
     }
+
+    it('regression: a right-to-left override cannot make "invoice\\u202Egpj.exe" display as "invoiceexe.jpg": it is saved as "invoice_gpj.exe"', async () => {
+      const response = await download('names/invoice\u202Egpj.exe');
+      expect(response.status).to.equal(200);
+      const parsed = parseDisposition(response.headers.get('content-disposition')!);
+      expect(parsed.filename).to.equal('invoice_gpj.exe');
+      expect(parsed.fallback).to.equal('invoice_gpj.exe');
+      expect(await response.text()).to.equal('not a picture\n');
+    });
 
     const unaddressable: Array<[name: string, query: string]> = [
       ['a newline', 'filepath=names%2Fline%0Abreak.txt'],
