@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the command-line clients the tests drive (curl, wget, aria2c, unzip) and the browser they drive headless (Debian's chromium, at /usr/bin/chromium) from Debian when missing.
+# Installs the command-line clients the tests drive (curl, wget, aria2c, unzip), the browser they drive headless (Debian's chromium, at /usr/bin/chromium) and the S3 engine they run (Ceph's radosgw) from Debian when missing.
 set -euo pipefail
 missing=()
 for tool in curl:curl wget:wget aria2c:aria2 unzip:unzip mkfifo:coreutils; do
@@ -7,6 +7,8 @@ for tool in curl:curl wget:wget aria2c:aria2 unzip:unzip mkfifo:coreutils; do
 done
 # test/helpers/browser.ts launches this exact path (playwright-core downloads no browser).
 [ -x /usr/bin/chromium ] || missing+=(chromium)
+# scripts/radosgw/start.sh runs a one-node Ceph cluster with radosgw for the object-store tests.
+command -v radosgw >/dev/null 2>&1 || missing+=(radosgw ceph-mon ceph-osd)
 [ ${#missing[@]} -eq 0 ] && exit 0
 echo "installing test clients: ${missing[*]}" >&2
 if [ "$(id -u)" -ne 0 ]; then
