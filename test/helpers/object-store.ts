@@ -2,7 +2,7 @@
 
 import { execFile, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -161,6 +161,8 @@ function removeAbandonedEngines(): void {
     const ownerFile = path.join(dir, OWNER_FILE);
     const owner = existsSync(ownerFile) ? Number(readFileSync(ownerFile, 'utf8')) : NaN;
     if (Number.isInteger(owner) && owner !== process.pid && isAlive(owner)) continue;
+    // No owner yet: another process may be between creating the folder and writing the file.
+    if (!Number.isInteger(owner) && Date.now() - statSync(dir).mtimeMs < 60_000) continue;
     spawnSync('bash', [STOP, dir], { stdio: 'ignore', env: { ...process.env, STOP_GRACE: '0' } });
     rmSync(dir, { recursive: true, force: true });
   }
