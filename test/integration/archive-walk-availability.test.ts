@@ -21,14 +21,14 @@ const NO_LIMIT: ArchiveLimits = { maxEntries: 1_000_000, maxBytes: 1024 ** 4 };
 const EVERYONE: Principal = { subject: 'tester', scopes: new Set(['files:archive']), paths: null, fstypes: null };
 const FLAT = parseLayerPath('flat', 'path');
 
-/** The real layer, counting the entries it is asked to open. */
-function countingLayer(layer: Layer): { layer: Layer; opens: () => number } {
-  let opens = 0;
+/** The real layer, counting the entries it is asked to open, and keeping their paths in the order they were opened. */
+function countingLayer(layer: Layer): { layer: Layer; opens: () => number; opened: string[] } {
+  const opened: string[] = [];
   const counted = new Proxy(layer, {
     get(target, key) {
       if (key === 'open') {
         return (...args: Parameters<Layer['open']>) => {
-          opens += 1;
+          opened.push(args[0].text);
           return target.open(...args);
         };
       }
@@ -36,7 +36,7 @@ function countingLayer(layer: Layer): { layer: Layer; opens: () => number } {
       return typeof value === 'function' ? value.bind(target) : value;
     },
   });
-  return { layer: counted, opens: () => opens };
+  return { layer: counted, opens: () => opened.length, opened };
 }
 
 /**
@@ -91,6 +91,13 @@ describe('archive walk of a folder of 100,000 empty files (each left out: allowE
       expect(longest, 'entries opened between two turns of the event loop').to.be.at.most(256);
       expect(selection.skipped).to.equal(FILES);
       expect(selection.looked).to.equal(FILES + 1);
+    });
+
+    it('opens the entries in name order, though its names were sorted in runs of 1,024 merged between turns (sortInTurns)', async () => {
+      const { layer: counted, opened } = countingLayer(layer);
+      await walkSelection(counted, EVERYONE, [FLAT], NO_LIMIT);
+      // The folder, then e0.txt, e1.txt, e10.txt, ...: not the order the files were made in, nor the folder's own.
+      expect(opened).to.deep.equal(['flat', ...Array.from({ length: FILES }, (_, index) => `flat/e${index}.txt`).sort()]);
     });
 
     it('stops at the next entry once its signal is aborted, with what it has', async () => {
