@@ -6,7 +6,7 @@ import { checkFilePolicy, formatBytes } from '../files/file-policy.js';
 import type { Layer } from '../layers/layer.js';
 import type { LayerPath } from '../paths/layer-path.js';
 import { toSavedName } from '../transfer/content-disposition.js';
-import { EventLoopPacer } from './event-loop-pacer.js';
+import { EventLoopPacer } from '../event-loop-pacer.js';
 
 /** One entry of the archive to be: a file (read when its turn comes) or a folder. */
 export interface ArchiveEntry {

@@ -14,7 +14,7 @@ import { toContentDisposition } from '../transfer/content-disposition.js';
 import { STRICT_POLICY } from '../transfer/content-security-policy.js';
 import { SMALL_BODY_BYTES, type TransferRecord } from '../transfer/send-transfer.js';
 import type { ArchiveEntry, ArchiveSelection } from './archive-walk.js';
-import { EventLoopPacer } from './event-loop-pacer.js';
+import { EventLoopPacer } from '../event-loop-pacer.js';
 import { ZipWriter } from './zip-writer.js';
 
 export type ArchiveFormat = 'zip' | 'tar.gz';

@@ -11,7 +11,7 @@ import { quotePath, type LayerPath } from '../paths/layer-path.js';
 import { pumpPieces, type BufferPool, type PositionalRead } from './descriptor-pump.js';
 import { DescriptorStream } from './descriptor-stream.js';
 import { inlineIo, threadPoolIo, type FileIo } from './file-io.js';
-import { EventLoopPacer, sortInTurns } from '../archives/event-loop-pacer.js';
+import { EventLoopPacer, sortInTurns } from '../event-loop-pacer.js';
 import type { BodyPiece, FileStat, Layer, OpenFile, OpenWants } from './layer.js';
 import type { FolderEntry, OpenFolder } from './layer.js';
 import { isHiddenPath } from '../paths/layer-path.js';

@@ -1,7 +1,7 @@
 // EventLoopPacer: which steps let the event loop turn, by count and by clock; sortInTurns: Array.sort's order, reached in turns.
 
 import { expect } from 'chai';
-import { EventLoopPacer, sortInTurns } from '../../src/archives/event-loop-pacer.js';
+import { EventLoopPacer, sortInTurns } from '../../src/event-loop-pacer.js';
 
 /**
  * For each step, whose cost in ms the fake clock advances by before it is
