@@ -69,13 +69,20 @@ export async function startTestServer(config: TestConfig): Promise<TestServer> {
   };
 }
 
-/** Waits until the access line of a request id has been logged (it is written when the response closes). */
-export async function waitForAccessLine(server: TestServer, requestId: string, timeoutMs = 2000): Promise<Record<string, unknown>> {
+/** Waits until a log line that `match` accepts has been written, and returns it. */
+export async function waitForLog(server: TestServer, match: (entry: Record<string, unknown>) => boolean, timeoutMs = 3000): Promise<Record<string, unknown>> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const line = server.logs.find((entry) => entry.msg === 'request' && entry.reqId === requestId);
+    const line = server.logs.find(match);
     if (line) return line;
-    if (Date.now() > deadline) throw new Error(`no access line for ${requestId}`);
+    if (Date.now() > deadline) throw new Error('the expected log line was not written');
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
+}
+
+/** Waits until the access line of a request id has been logged (it is written when the response closes). */
+export function waitForAccessLine(server: TestServer, requestId: string, timeoutMs = 2000): Promise<Record<string, unknown>> {
+  return waitForLog(server, (entry) => entry.msg === 'request' && entry.reqId === requestId, timeoutMs).catch(() => {
+    throw new Error(`no access line for ${requestId}`);
+  });
 }

@@ -13,7 +13,7 @@ import type { Layer } from '../../src/layers/layer.js';
 import { parseLayerPath } from '../../src/paths/layer-path.js';
 import { expectError } from '../helpers/assertions.js';
 import { tempDir, type TempDir } from '../helpers/fixtures.js';
-import { startTestServer, TEST_SECRET, type TestServer } from '../helpers/server.js';
+import { startTestServer, TEST_SECRET, waitForLog, type TestServer } from '../helpers/server.js';
 import { hsToken } from '../helpers/tokens.js';
 
 const FILES = 100_000;
@@ -165,19 +165,9 @@ describe('archive walk of a folder of 100,000 empty files (each left out: allowE
         // Leaves during the walk: with every entry walked, it has 100,001 to look at.
         setTimeout(() => request.destroy(), 50);
       });
-      const line = await waitForLog(server, (entry) => entry.msg === 'archive walk stopped: the client left' && entry.reqId === 'walk-left');
+      const line = await waitForLog(server, (entry) => entry.msg === 'archive walk stopped: the client left' && entry.reqId === 'walk-left', 30_000);
       expect(line.looked).to.be.a('number').and.below(FILES);
       expect(server.logs.filter((entry) => entry.msg === 'archive' && entry.reqId === 'walk-left')).to.deep.equal([]);
     });
   });
 });
-
-async function waitForLog(server: TestServer, match: (entry: Record<string, unknown>) => boolean, timeoutMs = 30_000): Promise<Record<string, unknown>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const line = server.logs.find(match);
-    if (line) return line;
-    if (Date.now() > deadline) throw new Error('the expected log line was not written');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { expectError } from '../helpers/assertions.js';
 import { startChildServer } from '../helpers/child-server.js';
 import { tempDir, type TempDir } from '../helpers/fixtures.js';
-import { startTestServer, waitForAccessLine, type TestServer } from '../helpers/server.js';
+import { startTestServer, waitForAccessLine, waitForLog, type TestServer } from '../helpers/server.js';
 import { hsToken } from '../helpers/tokens.js';
 
 type Format = 'zip' | 'tar.gz';
@@ -888,16 +888,6 @@ const openDescriptors = () => readdirSync('/proc/self/fd').length;
 async function settle(predicate: () => boolean, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!predicate() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
-}
-
-async function waitForLog(server: TestServer, match: (entry: Record<string, unknown>) => boolean, timeoutMs = 3000): Promise<Record<string, unknown>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const line = server.logs.find(match);
-    if (line) return line;
-    if (Date.now() > deadline) throw new Error('the expected log line was not written');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
 }
 
 /** Starts an archive download, reads its first chunk, then destroys the connection. */
