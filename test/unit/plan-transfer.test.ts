@@ -184,10 +184,18 @@ describe('toEntityTag', () => {
     ['mtime + 1 s', { mtimeMs: base.mtimeMs + 1000 }],
     ['mtime + 1 ms', { mtimeMs: base.mtimeMs + 1 }],
     ['mtime + 1 µs (within the same second and millisecond)', { mtimeMs: base.mtimeMs + 0.001 }],
-    ['another inode (the file was replaced)', { ino: base.ino + 1 }],
   ];
   for (const [what, change] of changes) {
     it(`changes with ${what}`, () => expect(toEntityTag({ ...base, ...change })).to.not.equal(baseTag));
+  }
+
+  // SPEC, Transfer semantics: validators are the same on every replica serving the same bytes.
+  const sameBytes: Array<[string, Partial<FileStat>]> = [
+    ['another inode (a copy on another replica, or a restore)', { ino: base.ino + 1 }],
+    ['another device', { dev: base.dev + 1 }],
+  ];
+  for (const [what, change] of sameBytes) {
+    it(`stays the same with ${what}`, () => expect(toEntityTag({ ...base, ...change })).to.equal(baseTag));
   }
 
   it('changes when a real file is rewritten with another size', () => {
