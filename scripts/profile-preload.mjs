@@ -1,4 +1,4 @@
-// A preload for issue 13's profiling (docs/performance.md, "Where the time goes"):
+// A preload for profiling the hot path (docs/performance.md, "Where the time goes"):
 //   node --import ./scripts/profile-preload.mjs <server> ...
 // It measures what a waiting request waited for, from inside the server:
 // the event-loop delay (monitorEventLoopDelay, 1 ms resolution), the

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 13, step 2: one profiled run of filegate or the Node ceiling under the
+# One profiled run of filegate or the Node ceiling under the
 # bench's 1 KB load (docs/performance.md, "Where the time goes").
 #
 #   scripts/profile-run.sh filegate|ceiling OUTDIR [prof|tail|client] [SECONDS]

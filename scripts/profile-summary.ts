@@ -1,4 +1,4 @@
-// Summarises V8 CPU profiles (`node --cpu-prof`) for issue 13 (docs/performance.md,
+// Summarises V8 CPU profiles (`node --cpu-prof`) (docs/performance.md,
 // "Where the time goes"): self and total time by function and by source file or
 // package, and the share of each stage of a request.
 //
