@@ -111,3 +111,19 @@ export function startChildServer(config: Record<string, unknown>, configFile: st
     });
   });
 }
+
+/** Runs `work` while sampling the child's RSS every 10 ms; returns its result and the most the RSS rose above where it started. */
+export async function rssGrowthDuring<T>(child: Pick<ChildServer, 'rss'>, work: () => Promise<T>): Promise<{ result: T; grewBy: number }> {
+  const baseline = child.rss();
+  let peak = baseline;
+  const sampler = setInterval(() => {
+    peak = Math.max(peak, child.rss());
+  }, 10);
+  try {
+    const result = await work();
+    peak = Math.max(peak, child.rss());
+    return { result, grewBy: peak - baseline };
+  } finally {
+    clearInterval(sampler);
+  }
+}

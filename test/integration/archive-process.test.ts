@@ -4,7 +4,7 @@ import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import { truncateSync } from 'node:fs';
-import { startChildServer, type ChildServer } from '../helpers/child-server.js';
+import { rssGrowthDuring, startChildServer, type ChildServer } from '../helpers/child-server.js';
 import { tempDir, type TempDir } from '../helpers/fixtures.js';
 import { hsToken } from '../helpers/tokens.js';
 
@@ -68,17 +68,9 @@ describe('the service process serving archives', () => {
         request.on('error', reject);
       });
     // Measured from the first such archive: memory a collected file once took stays with the process, and would hide a second one.
-    const baseline = child.rss();
-    let peak = baseline;
-    const sampler = setInterval(() => {
-      peak = Math.max(peak, child.rss());
-    }, 10);
-    try {
-      expect(await download()).to.be.above(0);
-    } finally {
-      clearInterval(sampler);
-    }
-    expect(peak - baseline, `the server's RSS grew by ${((peak - baseline) / 1024 ** 2).toFixed(1)} MB`).to.be.at.most(64 * 1024 ** 2);
+    const { result: received, grewBy } = await rssGrowthDuring(child, download);
+    expect(received).to.be.above(0);
+    expect(grewBy, `the server's RSS grew by ${(grewBy / 1024 ** 2).toFixed(1)} MB`).to.be.at.most(64 * 1024 ** 2);
     expect(child.stderr()).to.equal('');
   });
 });

@@ -11,6 +11,7 @@ import type { Layer } from '../../src/layers/layer.js';
 import { parseLayerPath } from '../../src/paths/layer-path.js';
 import { tempDir, type TempDir } from '../helpers/fixtures.js';
 import { TEST_SECRET } from '../helpers/server.js';
+import { countTurnsDuring } from '../helpers/event-loop.js';
 
 const FILES = 2000;
 const EVERYONE: Principal = { subject: 'tester', scopes: new Set(['files:archive']), paths: null, fstypes: null };
@@ -42,17 +43,9 @@ describe('the archive writer and the event loop (regression: 10,000 small entrie
     it(`a ${format} of ${FILES} files of 1 KiB to a client that never pushes back lets the event loop turn at least once every 64 entries`, async () => {
       const selection = await walkSelection(layer, EVERYONE, [parseLayerPath('many', 'path')], { maxEntries: 100_000, maxBytes: 1024 ** 3 });
       expect(selection.entries.length).to.equal(FILES + 1);
-      // A turn of the loop is what another request needs to be read and answered.
-      let turns = 0;
-      let running = true;
-      const tick = () => {
-        if (!running) return;
-        turns += 1;
-        setImmediate(tick);
-      };
-      setImmediate(tick);
-      const outcome = await writeArchive(fastSink(), layer, EVERYONE, selection, { format, filename: `many.${format}`, zipCompression: 'store', gzipLevel: 1 });
-      running = false;
+      const { result: outcome, turns } = await countTurnsDuring(() =>
+        writeArchive(fastSink(), layer, EVERYONE, selection, { format, filename: `many.${format}`, zipCompression: 'store', gzipLevel: 1 }),
+      );
       expect(outcome.completed).to.equal(true);
       expect(outcome.entries).to.equal(FILES + 1);
       expect(turns, `${turns} turns of the event loop for ${FILES} entries`).to.be.at.least(Math.floor(FILES / 64));

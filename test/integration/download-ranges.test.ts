@@ -7,7 +7,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { expectError, expectFileHeaders } from '../helpers/assertions.js';
 import { tempDir, type TempDir } from '../helpers/fixtures.js';
-import { startChildServer } from '../helpers/child-server.js';
+import { rssGrowthDuring, startChildServer } from '../helpers/child-server.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { hsToken } from '../helpers/tokens.js';
 
@@ -383,23 +383,14 @@ describe('GET /api/download: Range', () => {
         const range = toHeader(spreadRanges(16, 2 * 1024 ** 2, SPARSE_SIZE));
         // A first round warms the process up (code, sockets, buffer pool); the second is measured.
         await Promise.all(Array.from({ length: 20 }, () => streamDownload(url, range)));
-        const baseline = child.rss();
-        let peak = baseline;
-        const sampler = setInterval(() => {
-          peak = Math.max(peak, child.rss());
-        }, 10);
-        try {
-          const results = await Promise.all(Array.from({ length: 20 }, () => streamDownload(url, range)));
-          for (const result of results) {
-            expect(result.status).to.equal(206);
-            expect(result.received, 'received bytes equal Content-Length').to.equal(result.declared);
-            expect(result.received).to.be.greaterThan(32 * 1024 ** 2);
-            expect(result.tail).to.match(/\r\n--[^\r\n]+--\r\n$/);
-          }
-        } finally {
-          clearInterval(sampler);
+        const { result: results, grewBy } = await rssGrowthDuring(child, () => Promise.all(Array.from({ length: 20 }, () => streamDownload(url, range))));
+        for (const result of results) {
+          expect(result.status).to.equal(206);
+          expect(result.received, 'received bytes equal Content-Length').to.equal(result.declared);
+          expect(result.received).to.be.greaterThan(32 * 1024 ** 2);
+          expect(result.tail).to.match(/\r\n--[^\r\n]+--\r\n$/);
         }
-        expect(peak - baseline, `the server's RSS grew by ${((peak - baseline) / 1024 ** 2).toFixed(1)} MB`).to.be.at.most(64 * 1024 ** 2);
+        expect(grewBy, `the server's RSS grew by ${(grewBy / 1024 ** 2).toFixed(1)} MB`).to.be.at.most(64 * 1024 ** 2);
       } finally {
         await child.stop();
       }
