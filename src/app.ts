@@ -174,7 +174,10 @@ export async function createApp(config: Config, { logger }: AppDependencies): Pr
     layers,
     packages,
     metrics,
-    stop: () => packages.stop(),
+    stop: () => {
+      packages.stop();
+      for (const layer of layers.byName.values()) layer.close();
+    },
     startDraining: () => {
       draining = true;
     },

@@ -8,6 +8,7 @@ import { formatDevelopmentBanner } from './dev/development-banner.js';
 import { findSampleFile, SAMPLE_WALK_BOUNDS } from './dev/find-sample-file.js';
 import { hsMintOptions } from './dev/hs-mint-options.js';
 import { toLocalOrigin } from './dev/local-origin.js';
+import { describeLayerRoot } from './layers/create-layers.js';
 import { createLogger, type Logger } from './logger.js';
 import { startServer, type RunningServer } from './server.js';
 
@@ -54,7 +55,7 @@ async function printDevelopmentBanner(loaded: LoadedConfig, running: RunningServ
       token,
       tokenHours: BANNER_TOKEN.hours,
       origin: toLocalOrigin(config.server.host, Number(listening.port)),
-      layer: { name: layer.name, root: shownPath(config.layers[config.defaultLayer]!.root), policy: layer.policy },
+      layer: { name: layer.name, root: describeLayerRoot(config.layers[config.defaultLayer]!, shownPath), policy: layer.policy },
       sample,
       walk: SAMPLE_WALK_BOUNDS,
     }),

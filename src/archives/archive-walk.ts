@@ -3,7 +3,7 @@
 import { checkPathAllowed, isOnWayOrWithin, isWithinPaths, type Principal } from '../auth/principal.js';
 import { fail, isFilegateError } from '../errors.js';
 import { checkFilePolicy, formatBytes } from '../files/file-policy.js';
-import type { Layer } from '../layers/layer.js';
+import type { FileStat, Layer } from '../layers/layer.js';
 import type { LayerPath } from '../paths/layer-path.js';
 import { toSavedName } from '../transfer/content-disposition.js';
 import { EventLoopPacer } from '../event-loop-pacer.js';
@@ -108,7 +108,7 @@ export async function walkSelection(layer: Layer, principal: Principal, targets:
     try {
       checkPathAllowed(principal, file.realSegments, target.text);
       if (file.stat.kind === 'directory') {
-        visited.add(`${file.stat.dev}:${file.stat.ino}`);
+        visited.add(file.stat.identity);
         if (prefix.length > 0) {
           tally.look();
           tally.include({ name: `${top}/`, kind: 'directory', path: target, size: 0, mtimeMs: file.stat.mtimeMs });
@@ -145,16 +145,16 @@ export async function walkSelection(layer: Layer, principal: Principal, targets:
         }
         const child: LayerPath = { text: segments.join('/'), segments };
         const name = [...folder.name, segment];
-        const outcome = await inspect(layer, principal, child);
+        const listed = children.stats?.get(childName);
+        const outcome = listed === undefined ? await inspect(layer, principal, child) : judge(layer, principal, child, listed, segments);
         if (outcome === 'absent') continue;
         if (outcome === 'refused') {
           tally.leaveOut(1);
           continue;
         }
         if (outcome.kind === 'directory') {
-          const key = `${outcome.dev}:${outcome.ino}`;
-          if (visited.has(key)) continue;
-          visited.add(key);
+          if (visited.has(outcome.identity)) continue;
+          visited.add(outcome.identity);
           tally.include({ name: `${name.join('/')}/`, kind: 'directory', path: child, size: 0, mtimeMs: outcome.mtimeMs });
           found.push({ path: child, name });
         } else if (isWithinPaths(principal.paths, segments)) {
@@ -242,7 +242,7 @@ class EntryNames {
   }
 }
 
-type Inspection = 'absent' | 'refused' | { kind: 'file' | 'directory'; size: number; mtimeMs: number; dev: number; ino: number };
+type Inspection = 'absent' | 'refused' | { kind: 'file' | 'directory'; size: number; mtimeMs: number; identity: string };
 
 /** Opens one entry found in a folder with the download's own checks, and says whether it goes in. */
 async function inspect(layer: Layer, principal: Principal, child: LayerPath): Promise<Inspection> {
@@ -263,15 +263,34 @@ async function inspect(layer: Layer, principal: Principal, child: LayerPath): Pr
       // only on the way to them must really lead on the way or inside.
       const allowed = isWithinPaths(principal.paths, child.segments) ? isWithinPaths : isOnWayOrWithin;
       if (!allowed(principal.paths, file.realSegments)) return 'absent';
-      return { kind: 'directory', size: 0, mtimeMs: stat.mtimeMs, dev: stat.dev, ino: stat.ino };
+      return { kind: 'directory', size: 0, mtimeMs: stat.mtimeMs, identity: stat.identity };
     }
     if (!isWithinPaths(principal.paths, file.realSegments)) return 'absent';
     checkFilePolicy(stat, [child.segments.at(-1) ?? '', file.realSegments.at(-1) ?? ''], layer.policy, child.text);
-    return { kind: 'file', size: stat.size, mtimeMs: stat.mtimeMs, dev: stat.dev, ino: stat.ino };
+    return { kind: 'file', size: stat.size, mtimeMs: stat.mtimeMs, identity: stat.identity };
   } catch (error) {
     if (isFilegateError(error)) return 'refused';
     throw error;
   } finally {
     file.close();
   }
+}
+
+/**
+ * Judges an entry by what its folder's listing said of it (an object store's
+ * LIST): nothing to open and nothing to follow, so its real path is its path,
+ * and the paths and file-policy checks are those `inspect` makes.
+ */
+function judge(layer: Layer, principal: Principal, child: LayerPath, stat: FileStat, segments: readonly string[]): Inspection {
+  if (stat.kind === 'directory') {
+    return isOnWayOrWithin(principal.paths, segments) ? { kind: 'directory', size: 0, mtimeMs: stat.mtimeMs, identity: stat.identity } : 'absent';
+  }
+  if (!isWithinPaths(principal.paths, segments)) return 'absent';
+  try {
+    checkFilePolicy(stat, [child.segments.at(-1) ?? ''], layer.policy, child.text);
+  } catch (error) {
+    if (isFilegateError(error)) return 'refused';
+    throw error;
+  }
+  return { kind: 'file', size: stat.size, mtimeMs: stat.mtimeMs, identity: stat.identity };
 }

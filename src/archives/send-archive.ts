@@ -8,7 +8,7 @@ import type { Principal } from '../auth/principal.js';
 import { isFilegateError } from '../errors.js';
 import { metricsOf } from '../http/metrics.js';
 import { openAllowedFile } from '../files/open-allowed-file.js';
-import type { Layer } from '../layers/layer.js';
+import type { Layer, OpenFile } from '../layers/layer.js';
 import type { Logger } from '../logger.js';
 import { toContentDisposition } from '../transfer/content-disposition.js';
 import { STRICT_POLICY } from '../transfer/content-security-policy.js';
@@ -130,12 +130,13 @@ export async function writeArchive(
   // entries of 1 KiB ran with no turn of the event loop for hundreds of ms.
   // A turn every 32 entries, or sooner once TURN_BUDGET_MS has run.
   const pacer = new EventLoopPacer(32);
+  const opener = new FileOpener(layer, principal, selection.entries);
   try {
-    for (const entry of selection.entries) {
+    for (let index = 0; index < selection.entries.length; index += 1) {
       await pacer.step();
       if (stop.stopped) break;
       // Counted as they go: an archive cut short has not written the entries it never reached.
-      if (await appendEntry(writer, layer, principal, entry, stop)) written += 1;
+      if (await appendEntry(writer, opener, index, stop)) written += 1;
       else leftOut += 1;
     }
     if (!stop.stopped) await stop.until(writer.finish());
@@ -144,6 +145,8 @@ export async function writeArchive(
     // central directory), so the reader sees a truncated archive.
     writer.output.destroy(error as Error);
     out.destroy(error as Error);
+  } finally {
+    opener.closeAll();
   }
   if (stop.stopped) writer.output.destroy();
   const error = await piped;
@@ -273,8 +276,56 @@ export async function sendArchive(ctx: Context, layer: Layer, principal: Princip
   );
 }
 
-/** Appends one entry and waits until it is handed on (or the output closed); false when it was left out. */
-async function appendEntry(writer: ArchiveWriter, layer: Layer, principal: Principal, entry: ArchiveEntry, stop: OutputStop): Promise<boolean> {
+/**
+ * Opens the selection's files in order, each with the open and checks of a
+ * download, and up to `layer.openAhead` files ahead of the one being
+ * written: where an open is a round trip (an object store, whose open also
+ * fetches a small object's bytes), the next files are on their way while
+ * one is written, and memory stays bounded by the look-ahead.
+ */
+class FileOpener {
+  private readonly opening = new Map<number, Promise<OpenFile>>();
+
+  constructor(
+    private readonly layer: Layer,
+    private readonly principal: Principal,
+    private readonly entries: readonly ArchiveEntry[],
+  ) {}
+
+  /** The file of entry `index`, opened now or already on its way; the files after it are started. */
+  open(index: number): Promise<OpenFile> {
+    const opened = this.opening.get(index) ?? this.start(index);
+    this.opening.delete(index);
+    let started = 0;
+    for (let next = index + 1; next < this.entries.length && started < this.layer.openAhead; next += 1) {
+      if (this.entries[next]!.kind !== 'file') continue;
+      started += 1;
+      if (!this.opening.has(next)) this.opening.set(next, this.start(next));
+    }
+    return opened;
+  }
+
+  entryAt(index: number): ArchiveEntry {
+    return this.entries[index]!;
+  }
+
+  /** Closes the files opened ahead that were never written (the archive stopped early). */
+  closeAll(): void {
+    for (const opened of this.opening.values()) opened.then((file) => file.close(), () => {});
+    this.opening.clear();
+  }
+
+  private start(index: number): Promise<OpenFile> {
+    const opened = openAllowedFile(this.layer, this.principal, this.entries[index]!.path);
+    // Awaited when its turn comes; a failure before then is not unhandled.
+    opened.catch(() => {});
+    return opened;
+  }
+}
+
+/** Appends entry `index` and waits until it is handed on (or the output closed); false when it was left out. */
+async function appendEntry(writer: ArchiveWriter, opener: FileOpener, index: number, stop: OutputStop): Promise<boolean> {
+  const entry = opener.entryAt(index);
   const date = new Date(entry.mtimeMs);
   if (entry.kind === 'directory') {
     await stop.until(writer.addDirectory(entry.name, date));
@@ -283,7 +334,7 @@ async function appendEntry(writer: ArchiveWriter, layer: Layer, principal: Princ
   let file;
   try {
     // The open and checks of a download: what it would refuse now is left out.
-    file = await openAllowedFile(layer, principal, entry.path);
+    file = await opener.open(index);
   } catch (error) {
     if (isFilegateError(error)) return false;
     throw error;

@@ -88,6 +88,17 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
     merged = setIn(merged, ['layers', layerName, 'root'], env.FILEGATE_ROOT);
   }
 
+  // An s3 layer without credentials takes the SDKs' own variables, as every AWS tool does.
+  const accessKeyId = env.AWS_ACCESS_KEY_ID;
+  const secretAccessKey = env.AWS_SECRET_ACCESS_KEY;
+  if (isObject(merged.layers) && accessKeyId && secretAccessKey) {
+    for (const [layerName, layerConfig] of Object.entries(merged.layers)) {
+      if (isObject(layerConfig) && layerConfig.driver === 's3' && layerConfig.credentials === undefined) {
+        merged = setIn(merged, ['layers', layerName, 'credentials'], { accessKeyId, secretAccessKey });
+      }
+    }
+  }
+
   const auth = isObject(merged.auth) ? merged.auth : {};
   const hasKey = Boolean(auth.secret || auth.publicKeyFile || auth.jwksFile);
   let devSecret: LoadedConfig['devSecret'] = null;
@@ -116,7 +127,9 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
   if (problems.length > 0 || !result.success) throw new ConfigError(problems);
 
   const config = result.data;
-  for (const layerConfig of Object.values(config.layers)) layerConfig.root = path.resolve(cwd, layerConfig.root);
+  for (const layerConfig of Object.values(config.layers)) {
+    if (layerConfig.driver === 'os') layerConfig.root = path.resolve(cwd, layerConfig.root);
+  }
   config.packages.dir = path.resolve(cwd, config.packages.dir);
   for (const key of ['publicKeyFile', 'jwksFile'] as const) {
     const file = config.auth[key];

@@ -42,18 +42,70 @@ const duration = z
 
 const extension = z.string().regex(/^\.[A-Za-z0-9][A-Za-z0-9._+-]*$/, 'an extension starts with a dot, e.g. ".mp4"');
 
-const layerSchema = z
-  .strictObject({
-    driver: z.literal('os').default('os'),
-    root: z.string().min(1, 'a layer needs a root folder'),
-    maxFileSize: size.default(50 * 1024 ** 2),
-    allowEmpty: z.boolean().default(false),
-    types: z.array(z.enum(FILE_CATEGORIES)).min(1).optional(),
-    extensions: z.array(extension).min(1).optional(),
-    hidden: z.enum(['ignore', 'deny', 'allow']).default('ignore'),
-    symlinks: z.enum(['within-root', 'deny']).default('within-root'),
-    io: z.enum(['inline', 'threads']).default('inline'),
+// The options every driver's layer shares: what it serves, and how hidden names behave.
+const sharedLayerOptions = {
+  maxFileSize: size.default(50 * 1024 ** 2),
+  allowEmpty: z.boolean().default(false),
+  types: z.array(z.enum(FILE_CATEGORIES)).min(1).optional(),
+  extensions: z.array(extension).min(1).optional(),
+  hidden: z.enum(['ignore', 'deny', 'allow']).default('ignore'),
+};
+
+/** An option of another driver, refused by its own key with a message that says so. */
+const refusedFor = (key: string, why: string) =>
+  z.unknown().optional().superRefine((value, ctx) => {
+    if (value !== undefined) ctx.addIssue({ code: 'custom', message: `"${key}" is not an option of an s3 layer: ${why}` });
+  });
+
+const osLayerSchema = z.strictObject({
+  driver: z.literal('os'),
+  root: z.string().min(1, 'a layer needs a root folder'),
+  ...sharedLayerOptions,
+  symlinks: z.enum(['within-root', 'deny']).default('within-root'),
+  io: z.enum(['inline', 'threads']).default('inline'),
+});
+
+// A prefix is the layer's root inside the bucket: "" or plain segments each followed by "/".
+const objectPrefix = z
+  .string()
+  .default('')
+  .refine((prefix) => prefix === '' || (prefix.endsWith('/') && prefix.slice(0, -1).split('/').every((segment) => segment !== '' && segment !== '.' && segment !== '..' && !/[\\\u0000-\u001f\u007f]/.test(segment))), {
+    message: 'a prefix is "" or plain path segments each followed by "/", such as "jobs/" or "a/b/" (no leading "/", no empty, "." or ".." segment)',
   })
+  .refine((prefix) => Buffer.byteLength(prefix, 'utf8') < 1024, { message: 'a prefix must leave room for keys within the 1024 bytes an object key may have' });
+
+const s3LayerSchema = z.strictObject({
+  driver: z.literal('s3'),
+  endpoint: z
+    .url({ protocol: /^https?$/, error: 'the endpoint is the engine\'s URL, such as "https://s3.eu-west-1.amazonaws.com" or "http://127.0.0.1:7480"' })
+    .refine((value) => {
+      const url = new URL(value);
+      return (url.pathname === '/' || url.pathname === '') && url.search === '' && url.hash === '' && url.username === '' && url.password === '';
+    }, { message: 'the endpoint is a scheme, host and port only: no path, query or credentials in it' }),
+  region: z.string().regex(/^[a-z0-9-]{1,32}$/, 'a region is lowercase letters, digits and "-", such as "us-east-1"').default('us-east-1'),
+  // S3's bucket names, plus the upper case and "_" older radosgw buckets may have.
+  bucket: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{1,61}[A-Za-z0-9]$/, 'a bucket name is 3-63 letters, digits, ".", "-" or "_", starting and ending with a letter or digit'),
+  prefix: objectPrefix,
+  forcePathStyle: z.boolean().default(false),
+  // Filled from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY by loadConfig when absent.
+  credentials: z.strictObject(
+    {
+      accessKeyId: z.string().min(1, 'give the access key id'),
+      secretAccessKey: z.string().min(1, 'give the secret access key'),
+    },
+    { error: (issue) => (issue.input === undefined ? 'an s3 layer needs credentials: give credentials.accessKeyId and credentials.secretAccessKey, or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY' : undefined) },
+  ),
+  ...sharedLayerOptions,
+  symlinks: refusedFor('symlinks', 'an object store has no symlinks'),
+  io: refusedFor('io', 'an object store is read over the network, never through local file I/O'),
+});
+
+// A layer without "driver" is a local folder, as before drivers existed.
+const layerSchema = z
+  .preprocess(
+    (value) => (isRecord(value) && !('driver' in value) ? { ...value, driver: 'os' } : value),
+    z.discriminatedUnion('driver', [osLayerSchema, s3LayerSchema], { error: 'a layer\'s "driver" is "os" (a local folder) or "s3" (an S3-compatible object store)' }),
+  )
   .refine((layer) => !(layer.types && layer.extensions), {
     message: 'give either "types" or "extensions", not both',
     path: ['types'],
@@ -237,4 +289,6 @@ export type ConfigInput = z.input<typeof configSchema>;
 /** The validated config: sizes in bytes, durations in milliseconds. */
 export type Config = z.output<typeof configSchema>;
 export type LayerConfig = Config['layers'][string];
+export type OsLayerConfig = Extract<LayerConfig, { driver: 'os' }>;
+export type S3LayerConfig = Extract<LayerConfig, { driver: 's3' }>;
 export type AuthConfig = Config['auth'];

@@ -4,13 +4,19 @@ import type { Readable, Writable } from 'node:stream';
 import type { EntryKind, FilePolicy } from '../files/file-policy.js';
 import type { LayerPath } from '../paths/layer-path.js';
 
-/** What fstat said about an open file; validators and checks derive from it once. */
+/** What the storage says about an entry (fstat, or an engine's answer); validators and checks derive from it once. */
 export interface FileStat {
   readonly kind: EntryKind;
   readonly size: number;
   readonly mtimeMs: number;
-  readonly ino: number;
-  readonly dev: number;
+  /**
+   * Where the entry lives, so a folder reached twice (through a symlink
+   * cycle) is walked once: device and inode on disk, the key on an object
+   * store. Never part of a validator.
+   */
+  readonly identity: string;
+  /** The engine's ETag (quoted) where the storage keeps one for the bytes: the entity tag derives from it. */
+  readonly etag?: string;
 }
 
 /** An inclusive byte range of a file. */
@@ -53,6 +59,25 @@ export interface FolderEntry {
   readonly name: string;
   /** The kind the folder records for it; a symlink is "symlink" until `open` follows it. */
   readonly kind: EntryKind;
+  /**
+   * The entry's stat when the folder's own listing carries it (an object
+   * store's LIST: size, time, ETag): final, with nothing to follow, so the
+   * caller needs no `statEntry` for it.
+   */
+  readonly stat?: FileStat;
+}
+
+/** The names of a folder, in name order, as `Layer.listNames` returns them. */
+export interface FolderNames {
+  readonly names: string[];
+  /** Names that cannot be addressed (not valid UTF-8, or "", "." or ".." on an object store): only counted. */
+  readonly unreadable: number;
+  /**
+   * What the listing itself says of a name, when the storage's listing
+   * carries it (an object store): final, so the name need not be opened to
+   * be walked; a name without one must be opened.
+   */
+  readonly stats?: ReadonlyMap<string, FileStat>;
 }
 
 /** A folder opened for reading its entries; the caller must `close()` it exactly once, whatever happens. */
@@ -113,7 +138,7 @@ export interface Layer {
    * only counted. Each name must still be opened with `open`, which checks
    * it again (and fails NOT_READABLE when the folder cannot be entered).
    */
-  listNames(target: LayerPath): Promise<{ names: string[]; unreadable: number }>;
+  listNames(target: LayerPath): Promise<FolderNames>;
   /**
    * Opens the folder at `target` for reading its entries, after the checks
    * of `open(target, "folder")`: NOT_A_FILE when it is not a folder,
@@ -124,4 +149,13 @@ export interface Layer {
   openFolder(target: LayerPath): Promise<OpenFolder>;
   /** True when the layer's root can be reached now. */
   isReachable(): Promise<boolean>;
+  /**
+   * How many files an archive may open ahead of the one it is writing: 0
+   * where an open costs microseconds (a local disk), a few where it costs a
+   * round trip (an object store), so a ZIP of many small objects is not a
+   * sequence of round trips.
+   */
+  readonly openAhead: number;
+  /** Releases what the layer keeps open (an engine's idle sockets); later requests may open them again. */
+  close(): void;
 }

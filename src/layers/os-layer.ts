@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
-import type { LayerConfig } from '../config/schema.js';
+import type { OsLayerConfig } from '../config/schema.js';
 import { FilegateError, fail } from '../errors.js';
 import { checkIsFile, checkIsFolder, type EntryKind, type FilePolicy } from '../files/file-policy.js';
 import { checkHidden, checkNoDotSegments, checkResolvedPath, type ResolvedPolicy } from '../paths/confinement.js';
@@ -13,7 +13,7 @@ import { DescriptorStream } from './descriptor-stream.js';
 import { inlineIo, threadPoolIo, type FileIo } from './file-io.js';
 import { EventLoopPacer, sortInTurns } from '../event-loop-pacer.js';
 import type { BodyPiece, FileStat, Layer, OpenFile, OpenWants } from './layer.js';
-import type { FolderEntry, OpenFolder } from './layer.js';
+import type { FolderEntry, FolderNames, OpenFolder } from './layer.js';
 import { isHiddenPath } from '../paths/layer-path.js';
 import type { HiddenMode } from '../paths/confinement.js';
 
@@ -53,8 +53,10 @@ export class OsLayer implements Layer {
   private readonly io: FileIo;
   /** The root's real path, computed once; null until the root can be reached. */
   private rootReal: string | null = null;
+  /** An open is a few system calls: archives open each file when its turn comes. */
+  readonly openAhead = 0;
 
-  constructor(name: string, config: LayerConfig, options: { readSize: number; pool: BufferPool }) {
+  constructor(name: string, config: OsLayerConfig, options: { readSize: number; pool: BufferPool }) {
     this.name = name;
     this.root = config.root;
     this.pathPolicy = { hidden: config.hidden, symlinks: config.symlinks };
@@ -86,6 +88,10 @@ export class OsLayer implements Layer {
     } catch {
       return false;
     }
+  }
+
+  close(): void {
+    // Nothing is held between requests.
   }
 
   async open(target: LayerPath, wants: OpenWants = 'file'): Promise<OpenFile> {
@@ -129,7 +135,7 @@ export class OsLayer implements Layer {
     }
   }
 
-  async listNames(target: LayerPath): Promise<{ names: string[]; unreadable: number }> {
+  async listNames(target: LayerPath): Promise<FolderNames> {
     const folder = await this.openAs(target, 'folder');
     try {
       checkIsFolder(folder.stat.kind, target.text);
@@ -469,7 +475,7 @@ function withoutDeletedSuffix(named: string, stat: fs.Stats): string {
 }
 
 function toFileStat(stat: fs.Stats): FileStat {
-  return { kind: kindOf(stat), size: stat.size, mtimeMs: stat.mtimeMs, ino: stat.ino, dev: stat.dev };
+  return { kind: kindOf(stat), size: stat.size, mtimeMs: stat.mtimeMs, identity: `${stat.dev}:${stat.ino}` };
 }
 
 /** Raises NOT_READABLE for a folder whose entries the service cannot reach: it may not enter the folder. */

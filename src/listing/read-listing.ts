@@ -93,7 +93,7 @@ export async function readListing(layer: Layer, principal: Principal, request: L
           const visible = withinPaths || isVisibleTo(principal.paths, directory, [...request.folder.segments, entry.name], [...folder.realSegments, entry.name]);
           if (!visible || (!directory && !isFileShown(layer, request.filters, entry.name, entry.name))) continue;
           if (needsStat) pending.push(statCandidate(folder, request, entry));
-          else take({ directory, key: 0, name: entry.name, stat: null });
+          else take({ directory, key: 0, name: entry.name, stat: entry.stat ?? null });
         }
         if (pending.length >= IO_BATCH) await flush();
       }
@@ -129,7 +129,7 @@ function isFileShown(layer: Layer, filters: NameFilters, name: string, realName:
 
 /** Stats a file or folder for its sort key; null when it is gone or changed kind since the folder was read. */
 async function statCandidate(folder: OpenFolder, request: ListingRequest, entry: FolderEntry): Promise<Candidate | null> {
-  const stat = await folder.statEntry(entry.name);
+  const stat = entry.stat ?? (await folder.statEntry(entry.name));
   if (stat === null || stat.kind !== entry.kind) return null;
   const directory = stat.kind === 'directory';
   return { directory, key: sortKeyOf(request.order.sort, { directory, size: stat.size, mtimeMs: stat.mtimeMs }), name: entry.name, stat };

@@ -4,13 +4,20 @@ import type { FileStat } from '../layers/layer.js';
 import type { Validators } from './preconditions.js';
 
 /**
- * A strong entity tag from what the bytes are: their size and modification
- * time (to the microsecond), never a disk-local identity such as the inode,
- * so replicas serving copies of the same file (or one replica after a
- * restore) give the same tag, and `If-Range`/`If-None-Match` hold through a
- * load balancer. A rewrite changes the time, and nearly always the size.
+ * A strong entity tag from what the bytes are, never from where they live
+ * (an inode), so every replica serving the same bytes gives the same tag,
+ * and `If-Range`/`If-None-Match` hold through a load balancer: on disk their
+ * size and modification time (to the microsecond; a rewrite changes the
+ * time, and nearly always the size); on an object store their size and the
+ * engine's ETag, which changes with every upload of other bytes and which
+ * every reader of the bucket sees alike (the upload time alone, in whole
+ * seconds, would miss two uploads within a second).
  */
 export function toEntityTag(stat: FileStat): string {
+  if (stat.etag !== undefined) {
+    // Only the tag's own characters (hex digits, and "-N" for multipart uploads): nothing that could end the quoted string.
+    return `"${stat.size.toString(36)}-${stat.etag.replace(/[^A-Za-z0-9-]/g, '')}"`;
+  }
   const micros = Math.round(stat.mtimeMs * 1000);
   return `"${stat.size.toString(36)}-${micros.toString(36)}"`;
 }

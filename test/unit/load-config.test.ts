@@ -4,7 +4,14 @@ import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'no
 import path from 'node:path';
 import { expect } from 'chai';
 import { ConfigError, loadConfig, type LoadedConfig } from '../../src/config/load-config.js';
+import type { LayerConfig } from '../../src/config/schema.js';
 import { tempDir, type TempDir } from '../helpers/fixtures.js';
+
+/** The root of a folder layer (the test fails for any other driver). */
+function rootOf(layer: LayerConfig | undefined): string {
+  expect(layer?.driver).to.equal('os');
+  return (layer as Extract<LayerConfig, { driver: 'os' }>).root;
+}
 
 const SECRET = 'a-config-test-secret-of-at-least-32-characters';
 
@@ -82,7 +89,7 @@ describe('loadConfig', () => {
     });
 
     it('resolves a relative layer root against cwd', () => {
-      expect(loaded.config.layers.OsFs!.root).to.equal(path.join(cwd, 'data'));
+      expect(rootOf(loaded.config.layers.OsFs)).to.equal(path.join(cwd, 'data'));
     });
 
     it('is not in development mode when a secret is given, and lists the files it read', () => {
@@ -181,7 +188,7 @@ describe('loadConfig', () => {
       });
       expect(config.server.port).to.equal(7000);
       expect(config.server.host).to.equal('127.0.0.1');
-      expect(config.layers.OsFs!.root).to.equal(path.join(cwd, 'elsewhere', 'files'));
+      expect(rootOf(config.layers.OsFs)).to.equal(path.join(cwd, 'elsewhere', 'files'));
       expect(config.layers.OsFs!.allowEmpty, 'the rest of the layer is kept').to.equal(true);
       expect(config.auth.secret).to.equal(otherSecret);
       expect(config.log.level).to.equal('error');
@@ -195,8 +202,8 @@ describe('loadConfig', () => {
         layers: { OsFs: { root: './data' }, media: { root: './media' } },
       });
       const { config } = loadConfig({ env: { FILEGATE_ROOT: '/srv/absolute', FILEGATE_JWT_SECRET: SECRET }, cwd: dir });
-      expect(config.layers.media!.root).to.equal('/srv/absolute');
-      expect(config.layers.OsFs!.root).to.equal(path.join(dir, 'data'));
+      expect(rootOf(config.layers.media)).to.equal('/srv/absolute');
+      expect(rootOf(config.layers.OsFs)).to.equal(path.join(dir, 'data'));
     });
 
     it('empty FILEGATE_* variables are ignored', () => {
@@ -223,8 +230,8 @@ describe('loadConfig', () => {
       expect(config.server.requestTimeout).to.equal(90_000);
       expect(config.auth.clockTolerance).to.equal(500);
       expect(config.transfer.readSize).to.equal(256 * 1024);
-      expect(config.layers.media!.root, 'an absolute root is kept').to.equal('/srv/media');
-      expect(config.layers.OsFs!.root).to.equal(path.join(cwd, 'data'));
+      expect(rootOf(config.layers.media), 'an absolute root is kept').to.equal('/srv/media');
+      expect(rootOf(config.layers.OsFs)).to.equal(path.join(cwd, 'data'));
     });
 
     it('resolves a relative auth.publicKeyFile against cwd', () => {

@@ -34,8 +34,7 @@ const statOf = (overrides: Partial<FileStat> = {}): FileStat => ({
   kind: 'file',
   size: 1000,
   mtimeMs: 1_700_000_000_123.456,
-  ino: 123456,
-  dev: 2049,
+  identity: '2049:123456',
   ...overrides,
 });
 
@@ -56,7 +55,7 @@ describe('planTransfer', () => {
     writeFileSync(file, Buffer.alloc(4096, 1));
     utimesSync(file, new Date('2024-03-05T06:07:08.900Z'), new Date('2024-03-05T06:07:08.900Z'));
     const stat = statSync(file);
-    fileStat = { kind: 'file', size: stat.size, mtimeMs: stat.mtimeMs, ino: stat.ino, dev: stat.dev };
+    fileStat = { kind: 'file', size: stat.size, mtimeMs: stat.mtimeMs, identity: `${stat.dev}:${stat.ino}` };
   });
 
   after(() => rmSync(dir, { recursive: true, force: true }));
@@ -191,8 +190,8 @@ describe('toEntityTag', () => {
 
   // SPEC, Transfer semantics: validators are the same on every replica serving the same bytes.
   const sameBytes: Array<[string, Partial<FileStat>]> = [
-    ['another inode (a copy on another replica, or a restore)', { ino: base.ino + 1 }],
-    ['another device', { dev: base.dev + 1 }],
+    ['another inode (a copy on another replica, or a restore)', { identity: '2049:123457' }],
+    ['another device', { identity: '2050:123456' }],
   ];
   for (const [what, change] of sameBytes) {
     it(`stays the same with ${what}`, () => expect(toEntityTag({ ...base, ...change })).to.equal(baseTag));
@@ -209,7 +208,7 @@ describe('toEntityTag', () => {
       writeFileSync(file, 'three');
       utimesSync(file, when, when);
       const second = statSync(file);
-      const tag = (stat: typeof first) => toEntityTag({ kind: 'file', size: stat.size, mtimeMs: stat.mtimeMs, ino: stat.ino, dev: stat.dev });
+      const tag = (stat: typeof first) => toEntityTag({ kind: 'file', size: stat.size, mtimeMs: stat.mtimeMs, identity: `${stat.dev}:${stat.ino}` });
       expect(tag(second)).to.not.equal(tag(first));
     } finally {
       rmSync(dir, { recursive: true, force: true });
