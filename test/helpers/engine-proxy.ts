@@ -16,13 +16,19 @@ export type Fault =
   /** Answers an engine error: status, S3 error code, extra headers. */
   | { readonly kind: 'answer'; readonly status: number; readonly code: string; readonly headers?: Record<string, string> }
   /** Forwards, then cuts the connection after `afterBytes` bytes of the engine's body. */
-  | { readonly kind: 'cut'; readonly afterBytes: number };
+  | { readonly kind: 'cut'; readonly afterBytes: number }
+  /** Holds the request until `open` resolves, then forwards it; `arrived` is called when it comes. */
+  | { readonly kind: 'gate'; readonly open: Promise<void>; readonly arrived?: () => void };
 
 export interface EngineProxy {
   /** `http://127.0.0.1:PORT`: give it to filegate as the layer's endpoint. */
   readonly endpoint: string;
   /** Every request seen so far. */
   readonly seen: SeenRequest[];
+  /** The most requests that were in progress at once. */
+  readonly maxInFlight: () => number;
+  /** Forgets the requests seen and the most in flight. */
+  reset(): void;
   /** Applies `fault` to the next `times` requests that `match` (default: every request). */
   inject(fault: Fault, times?: number, match?: (request: SeenRequest) => boolean): void;
   /** Stops listening and drops every connection: the engine is gone (connection refused). */
@@ -39,10 +45,17 @@ export async function startEngineProxy(target: string): Promise<EngineProxy> {
   const seen: SeenRequest[] = [];
   const faults: Array<{ fault: Fault; left: number; match: (request: SeenRequest) => boolean }> = [];
   const sockets = new Set<Socket>();
+  let inFlight = 0;
+  let maxInFlight = 0;
 
   const server = http.createServer((req, res) => {
     const request: SeenRequest = { method: req.method ?? '', url: req.url ?? '', headers: req.headers };
     seen.push(request);
+    inFlight += 1;
+    maxInFlight = Math.max(maxInFlight, inFlight);
+    res.once('close', () => {
+      inFlight -= 1;
+    });
     const planned = faults.find((entry) => entry.left > 0 && entry.match(request));
     if (planned) planned.left -= 1;
     const fault = planned?.fault;
@@ -53,7 +66,16 @@ export async function startEngineProxy(target: string): Promise<EngineProxy> {
       res.end(req.method === 'HEAD' ? undefined : body);
       return;
     }
-    // The request goes on byte for byte: the same path (never normalised) and the same signed headers.
+    if (fault?.kind === 'gate') {
+      fault.arrived?.();
+      void fault.open.then(() => pass(req, res, undefined));
+      return;
+    }
+    pass(req, res, fault);
+  });
+
+  /** Sends the request on byte for byte: the same path (never normalised) and the same signed headers. */
+  function pass(req: http.IncomingMessage, res: http.ServerResponse, fault: Fault | undefined): void {
     const forward = http.request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers, agent }, (answer) => {
       res.writeHead(answer.statusCode ?? 502, answer.headers);
       if (fault?.kind !== 'cut') {
@@ -75,7 +97,8 @@ export async function startEngineProxy(target: string): Promise<EngineProxy> {
     });
     forward.on('error', () => res.socket?.destroy());
     req.pipe(forward);
-  });
+  }
+
   server.on('connection', (socket: Socket) => {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
@@ -86,6 +109,11 @@ export async function startEngineProxy(target: string): Promise<EngineProxy> {
   return {
     endpoint: `http://127.0.0.1:${port}`,
     seen,
+    maxInFlight: () => maxInFlight,
+    reset() {
+      seen.length = 0;
+      maxInFlight = 0;
+    },
     inject(fault, times = 1, match = () => true) {
       faults.push({ fault, left: times, match });
     },

@@ -43,6 +43,17 @@ function expectProblemFor(problems: readonly string[], key: string | RegExp): st
   return line!;
 }
 
+// An s3 layer as the SPEC shows it.
+const S3_LAYER = {
+  driver: 's3',
+  endpoint: 'http://127.0.0.1:7480',
+  region: 'us-east-1',
+  bucket: 'results',
+  prefix: 'jobs/',
+  forcePathStyle: true,
+  credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY' },
+};
+
 describe('loadConfig', () => {
   let tmp: TempDir;
   /** A fresh cwd folder for one test. */
@@ -245,6 +256,46 @@ describe('loadConfig', () => {
     });
   });
 
+  describe('s3 layers', () => {
+    const s3Of = (config: { layers: Record<string, unknown> }) => config.layers.OsFs as Extract<LayerConfig, { driver: 's3' }>;
+
+    it('takes the SPEC\'s keys, with the shared layer options and their defaults', () => {
+      const cwd = freshCwd();
+      writeJson(cwd, 'config/default.json', { layers: { OsFs: { ...S3_LAYER, maxFileSize: '5GB', types: ['image'] } } });
+      const layer = s3Of(loadConfig({ env: { FILEGATE_JWT_SECRET: SECRET }, cwd }).config);
+      expect(layer).to.deep.include({ driver: 's3', endpoint: 'http://127.0.0.1:7480', bucket: 'results', prefix: 'jobs/', forcePathStyle: true, maxFileSize: 5 * 1024 ** 3, allowEmpty: false, hidden: 'ignore' });
+      expect(layer.types).to.deep.equal(['image']);
+    });
+
+    it('defaults region, prefix and path style', () => {
+      const cwd = freshCwd();
+      writeJson(cwd, 'config/default.json', { layers: { OsFs: { driver: 's3', endpoint: 'https://s3.example.com', bucket: 'results', credentials: S3_LAYER.credentials } } });
+      expect(s3Of(loadConfig({ env: { FILEGATE_JWT_SECRET: SECRET }, cwd }).config)).to.deep.include({ region: 'us-east-1', prefix: '', forcePathStyle: false });
+    });
+
+    it('takes credentials from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY when the layer gives none', () => {
+      const cwd = freshCwd();
+      writeJson(cwd, 'config/default.json', { layers: { OsFs: { ...S3_LAYER, credentials: undefined } } });
+      const env = { FILEGATE_JWT_SECRET: SECRET, AWS_ACCESS_KEY_ID: 'AKIDFROMENV', AWS_SECRET_ACCESS_KEY: 'secret-from-env' };
+      expect(s3Of(loadConfig({ env, cwd }).config).credentials).to.deep.equal({ accessKeyId: 'AKIDFROMENV', secretAccessKey: 'secret-from-env' });
+    });
+
+    it('keeps the layer\'s own credentials over the AWS_* variables', () => {
+      const cwd = freshCwd();
+      writeJson(cwd, 'config/default.json', { layers: { OsFs: S3_LAYER } });
+      const env = { FILEGATE_JWT_SECRET: SECRET, AWS_ACCESS_KEY_ID: 'AKIDFROMENV', AWS_SECRET_ACCESS_KEY: 'secret-from-env' };
+      expect(s3Of(loadConfig({ env, cwd }).config).credentials).to.deep.equal(S3_LAYER.credentials);
+    });
+
+    it('never shows a credential in a problem line', () => {
+      const cwd = freshCwd();
+      writeJson(cwd, 'config/default.json', { layers: { OsFs: { ...S3_LAYER, symlinks: 'deny', bucket: '??' } } });
+      const error = configErrorOf({ env: {}, cwd });
+      expect(error.message).to.not.include(S3_LAYER.credentials.secretAccessKey);
+      expect(error.message).to.not.include(S3_LAYER.credentials.accessKeyId);
+    });
+  });
+
   describe('problems, one line each, naming the key', () => {
     const base = { layers: { OsFs: { root: './data' } } };
     const cases: Array<{ name: string; config: Record<string, unknown>; env?: Record<string, string>; key: string | RegExp }> = [
@@ -286,6 +337,16 @@ describe('loadConfig', () => {
       { name: 'a CORS origin with a path', config: { ...base, cors: { origins: ['https://app.example.com/'] } }, key: /^cors\.origins\.0\b/ },
       { name: 'CORS credentials with the wildcard origin', config: { ...base, cors: { origins: ['*'], allowCredentials: true } }, key: 'cors.allowCredentials' },
       { name: 'a negative concurrency cap', config: { ...base, limits: { concurrentPerSubject: -1 } }, key: 'limits.concurrentPerSubject' },
+      { name: 'an unknown driver', config: { layers: { OsFs: { driver: 'ftp', root: './data' } } }, key: /^layers\.OsFs\b.*"os".*"s3"/ },
+      { name: 'symlinks on an s3 layer', config: { layers: { OsFs: { ...S3_LAYER, symlinks: 'deny' } } }, key: /^layers\.OsFs\.symlinks\b.*s3 layer/ },
+      { name: 'io on an s3 layer', config: { layers: { OsFs: { ...S3_LAYER, io: 'threads' } } }, key: /^layers\.OsFs\.io\b.*s3 layer/ },
+      { name: 'root on an s3 layer', config: { layers: { OsFs: { ...S3_LAYER, root: './data' } } }, key: 'layers.OsFs.root' },
+      { name: 'an s3 layer without credentials or AWS_* variables', config: { layers: { OsFs: { ...S3_LAYER, credentials: undefined } } }, key: /^layers\.OsFs\.credentials\b.*AWS_ACCESS_KEY_ID/ },
+      { name: 'an s3 endpoint with a path', config: { layers: { OsFs: { ...S3_LAYER, endpoint: 'http://127.0.0.1:7480/bucket' } } }, key: 'layers.OsFs.endpoint' },
+      { name: 'an s3 endpoint that is not http(s)', config: { layers: { OsFs: { ...S3_LAYER, endpoint: 'ftp://127.0.0.1' } } }, key: 'layers.OsFs.endpoint' },
+      { name: 'an s3 prefix without its trailing slash', config: { layers: { OsFs: { ...S3_LAYER, prefix: 'jobs' } } }, key: 'layers.OsFs.prefix' },
+      { name: 'an s3 prefix with a ".." segment', config: { layers: { OsFs: { ...S3_LAYER, prefix: 'a/../' } } }, key: 'layers.OsFs.prefix' },
+      { name: 'an s3 bucket name with a slash', config: { layers: { OsFs: { ...S3_LAYER, bucket: 'a/b' } } }, key: 'layers.OsFs.bucket' },
     ];
 
     for (const testCase of cases) {

@@ -9,7 +9,7 @@ import { checkHidden, checkNoDotSegments, type HiddenMode } from '../../paths/co
 import { isHiddenPath, quotePath, type LayerPath } from '../../paths/layer-path.js';
 import { EventLoopPacer, sortInTurns } from '../../event-loop-pacer.js';
 import type { BodyPiece, FileStat, FolderEntry, FolderNames, Layer, OpenFile, OpenFolder, OpenWants } from '../layer.js';
-import { createEngineClient, type EngineClient, type GetResult, type ObjectHead } from './engine-client.js';
+import { createEngineClient, type EngineClient, type GetResult } from './engine-client.js';
 import { isEngineError } from './engine-error.js';
 import { toLayerError } from './engine-failure.js';
 import type { ObjectSummary } from './engine-xml.js';
@@ -91,8 +91,8 @@ export class S3Layer implements Layer {
     if (target.segments.length === 0) return this.folderFile(target, key);
     try {
       if (wants === 'file') return await this.openWithFirstBytes(target, key);
-      const [head, isFolder] = await Promise.all([this.headOrNull(key), this.hasKeysUnder(`${key}/`)]);
-      if (head !== null) return new S3OpenFile(this.source(), target, key, toStat(key, head), Buffer.alloc(0));
+      const [stat, isFolder] = await Promise.all([this.statOrNull(key), this.hasKeysUnder(`${key}/`)]);
+      if (stat !== null) return new S3OpenFile(this.source(), target, key, stat, Buffer.alloc(0));
       if (isFolder) return this.folderFile(target, key);
     } catch (error) {
       throw toLayerError(error, this.name, target);
@@ -165,13 +165,14 @@ export class S3Layer implements Layer {
     return new S3OpenFile(this.source(), target, key, toStat(key, got), held);
   }
 
-  private async headOrNull(key: string): Promise<ObjectHead | null> {
-    try {
-      return await this.client.head(key);
-    } catch (error) {
-      if (isEngineError(error) && error.kind === 'not-found') return null;
-      throw error;
-    }
+  /**
+   * What the object `key` is, or null when there is none: a GET of its first
+   * byte, not a HEAD, since a HEAD's 404 or 403 has no body to tell a
+   * missing object from a missing bucket, nor a refused object from refused
+   * credentials, and the engine client would have to ask again.
+   */
+  private async statOrNull(key: string): Promise<FileStat | null> {
+    return probeObject(this.client, key);
   }
 
   /** True when any key starts with `prefix` (a marker object counts): the folder exists. */
@@ -182,6 +183,20 @@ export class S3Layer implements Layer {
 
   private failNotFound(target: LayerPath): never {
     fail('NOT_FOUND', `${quotePath(target.text)} does not exist in layer "${this.name}"`);
+  }
+}
+
+/** The stat of the object `key` from a GET of its first byte (a HEAD for an empty one), or null when there is none. */
+async function probeObject(client: EngineClient, key: string): Promise<FileStat | null> {
+  try {
+    const got = await client.get(key, { range: { start: 0, end: 0 } });
+    got.body.resume();
+    return toStat(key, got);
+  } catch (error) {
+    if (!isEngineError(error)) throw error;
+    if (error.kind === 'not-found') return null;
+    if (error.status === 416) return toStat(key, await client.head(key));
+    throw error;
   }
 }
 
@@ -420,14 +435,8 @@ class S3OpenFolder implements OpenFolder {
     if (name === '' || name === '.' || name === '..' || name.includes('/')) return null;
     const key = `${this.folderKey}${name}`;
     try {
-      const [head, page] = await Promise.all([
-        this.source.client.head(key).catch((error: unknown) => {
-          if (isEngineError(error) && error.kind === 'not-found') return null;
-          throw error;
-        }),
-        this.source.client.list(`${key}/`, { maxKeys: 1 }),
-      ]);
-      if (head !== null) return toStat(key, head);
+      const [stat, page] = await Promise.all([probeObject(this.source.client, key), this.source.client.list(`${key}/`, { maxKeys: 1 })]);
+      if (stat !== null) return stat;
       return page.objects.length + page.prefixes.length + page.undecodable > 0 ? folderStat(key) : null;
     } catch (error) {
       throw toLayerError(error, this.source.layer, this.folder.path);
