@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { expectError, expectFileHeaders } from '../helpers/assertions.js';
-import { tempDir, type TempDir } from '../helpers/fixtures.js';
+import { DRIVERS, layerFixture, type LayerFixture } from '../helpers/layer-fixture.js';
 import { startTestServer, TEST_SECRET, waitForAccessLine, type TestServer } from '../helpers/server.js';
 import { hsToken } from '../helpers/tokens.js';
 
@@ -18,12 +18,12 @@ interface Signed {
   expiry: number;
 }
 
-describe('signed URLs: POST /api/sign and tokenless downloads', () => {
-  let tmp: TempDir;
+for (const driver of DRIVERS) describe(`signed URLs: POST /api/sign and tokenless downloads (${driver})`, () => {
+  let fx: LayerFixture;
   let server: TestServer;
   let signToken: string;
 
-  const layers = () => ({ OsFs: { root: path.join(tmp.dir, 'data') }, media: { root: path.join(tmp.dir, 'media') } });
+  const layers = () => ({ OsFs: fx.layer('data'), media: fx.layer('media') });
   const sign = async (body: unknown, token = signToken, on = server) =>
     fetch(`${on.url}/api/sign`, { method: 'POST', headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
   const signOk = async (body: unknown, token = signToken, on = server): Promise<Signed> => {
@@ -37,19 +37,21 @@ describe('signed URLs: POST /api/sign and tokenless downloads', () => {
     return `${base}?${edit(querystring)}`;
   };
 
-  before(async () => {
-    tmp = tempDir();
-    tmp.file('data/docs/report.txt', 'the report\n');
-    tmp.file('data/docs/ünï köde.txt', 'unicode\n');
-    tmp.file('data/other.txt', 'other\n');
-    tmp.file('data/users/42/own.txt', 'own\n');
-    tmp.file('media/clip.mp4', 'not really a video\n');
+  before(async function () {
+    this.timeout(120_000);
+    fx = await layerFixture(driver);
+    void fx.file('data/docs/report.txt', 'the report\n');
+    void fx.file('data/docs/ünï köde.txt', 'unicode\n');
+    void fx.file('data/other.txt', 'other\n');
+    void fx.file('data/users/42/own.txt', 'own\n');
+    void fx.file('media/clip.mp4', 'not really a video\n');
+    await fx.flush();
     server = await startTestServer({ layers: layers(), signing: { keys: { k1: K1 }, currentKey: 'k1' } });
     signToken = await hsToken({ sub: 'signer', scope: 'files:read files:sign' });
   });
   after(async () => {
-    await server.close();
-    tmp.remove();
+    await server?.close();
+    await fx?.cleanup();
   });
 
   it('answers absolute download_url and head_url and the expiry; the URL downloads with no token, with every file header', async () => {
@@ -227,16 +229,24 @@ describe('signed URLs: POST /api/sign and tokenless downloads', () => {
 
   it('npm run sign prints a URL that downloads the file (same config, same key)', async function () {
     this.timeout(30_000);
-    const configFile = path.join(tmp.dir, 'sign-config.json');
-    // A configured secret: without one the script would run in development mode and write var/ into the checkout.
-    writeFileSync(configFile, JSON.stringify({ layers: layers(), auth: { secret: TEST_SECRET }, signing: { keys: { k1: K1 }, currentKey: 'k1' } }));
-    const printed = execFileSync(process.execPath, ['--import', 'tsx', 'scripts/sign.ts', 'docs/report.txt', '--base', server.url, '--ttl', '10m'], {
-      env: { ...process.env, FILEGATE_CONFIG: configFile, NODE_ENV: 'test' },
-      encoding: 'utf8',
-    }).trim();
-    expect(printed.startsWith(`${server.url}/api/download?filepath=docs%2Freport.txt&fstype=OsFs&expires=`)).to.equal(true);
-    const response = await fetch(printed);
-    expect(response.status).to.equal(200);
-    expect(await response.text()).to.equal('the report\n');
+    // The layer is not named OsFs: loadConfig merges a layer of that name key
+    // by key over config/default.json's, whose root and symlinks an s3 layer refuses.
+    const config = { defaultLayer: 'files', layers: { files: fx.layer('data') }, signing: { keys: { k1: K1 }, currentKey: 'k1' } };
+    const served = await startTestServer(config);
+    try {
+      const configFile = path.join(fx.local.dir, 'sign-config.json');
+      // A configured secret: without one the script would run in development mode and write var/ into the checkout.
+      writeFileSync(configFile, JSON.stringify({ ...config, auth: { secret: TEST_SECRET } }));
+      const printed = execFileSync(process.execPath, ['--import', 'tsx', 'scripts/sign.ts', 'docs/report.txt', '--base', served.url, '--ttl', '10m'], {
+        env: { ...process.env, FILEGATE_CONFIG: configFile, NODE_ENV: 'test' },
+        encoding: 'utf8',
+      }).trim();
+      expect(printed.startsWith(`${served.url}/api/download?filepath=docs%2Freport.txt&fstype=files&expires=`)).to.equal(true);
+      const response = await fetch(printed);
+      expect(response.status).to.equal(200);
+      expect(await response.text()).to.equal('the report\n');
+    } finally {
+      await served.close();
+    }
   });
 });
