@@ -2,6 +2,7 @@
 
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { ConfigError, loadConfig, type LoadedConfig } from '../../src/config/load-config.js';
 import type { LayerConfig } from '../../src/config/schema.js';
@@ -42,6 +43,8 @@ function expectProblemFor(problems: readonly string[], key: string | RegExp): st
   expect(line, `a problem naming ${String(key)} among ${JSON.stringify(problems, null, 2)}`).to.be.a('string');
   return line!;
 }
+
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 // An s3 layer as the SPEC shows it.
 const S3_LAYER = {
@@ -285,6 +288,16 @@ describe('loadConfig', () => {
       writeJson(cwd, 'config/default.json', { layers: { OsFs: S3_LAYER } });
       const env = { FILEGATE_JWT_SECRET: SECRET, AWS_ACCESS_KEY_ID: 'AKIDFROMENV', AWS_SECRET_ACCESS_KEY: 'secret-from-env' };
       expect(s3Of(loadConfig({ env, cwd }).config).credentials).to.deep.equal(S3_LAYER.credentials);
+    });
+
+    it('config/examples/object-store.json loads, its credentials from the AWS_* variables', () => {
+      const cwd = freshCwd();
+      const example = readFileSync(path.join(REPO, 'config/examples/object-store.json'), 'utf8');
+      writeJson(cwd, 'config/examples/object-store.json', JSON.parse(example));
+      const env = { FILEGATE_JWT_SECRET: SECRET, FILEGATE_CONFIG: 'config/examples/object-store.json', AWS_ACCESS_KEY_ID: 'AKIDFROMENV', AWS_SECRET_ACCESS_KEY: 'secret-from-env' };
+      const { config } = loadConfig({ env, cwd });
+      expect(config.layers.outputs).to.deep.include({ driver: 's3', bucket: 'results', prefix: 'jobs/', credentials: { accessKeyId: 'AKIDFROMENV', secretAccessKey: 'secret-from-env' } });
+      expect(config.routes).to.have.length(2);
     });
 
     it('never shows a credential in a problem line', () => {
