@@ -11,6 +11,7 @@ import { createEngineClient, type EngineClient, type EngineClientOptions } from 
 const SCRIPTS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../scripts/radosgw');
 const START = path.join(SCRIPTS, 'start.sh');
 const STOP = path.join(SCRIPTS, 'stop.sh');
+const GATEWAY = path.join(SCRIPTS, 'gateway.sh');
 // Engines live in the temp folder, never in the checkout: one folder per test process.
 const FOLDER_PREFIX = 'filegate-radosgw-';
 const OWNER_FILE = 'owner.pid';
@@ -55,6 +56,20 @@ export async function createTestBucket(overrides: Partial<EngineClientOptions> =
     admin.close();
   }
   return createEngineClient({ ...engineOptions(store), bucket: admin.bucket, ...overrides });
+}
+
+/**
+ * Stops (`"stop"`) or starts again (`"start"`) only the shared engine's S3
+ * gateway: its endpoint refuses connections, then answers again with the
+ * same objects. A test that stops it must start it again, also on failure.
+ */
+export async function setGateway(store: ObjectStore, action: 'stop' | 'start'): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    execFile('bash', [GATEWAY, store.dir, action], { timeout: 60_000 }, (error, _stdout, stderr) => {
+      if (error) reject(new Error(`scripts/radosgw/gateway.sh ${action} failed: ${stderr}`));
+      else resolve();
+    });
+  });
 }
 
 /** Client options for `store` and `bucket` (path style, the test keys). */

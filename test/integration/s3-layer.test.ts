@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import type { EngineClient } from '../../src/layers/s3/engine-client.js';
 import { startEngineProxy, type EngineProxy, type SeenRequest } from '../helpers/engine-proxy.js';
 import { tempDir, type TempDir } from '../helpers/fixtures.js';
-import { createTestBucket, startObjectStore, type ObjectStore } from '../helpers/object-store.js';
+import { createTestBucket, setGateway, startObjectStore, type ObjectStore } from '../helpers/object-store.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { hsToken } from '../helpers/tokens.js';
 
@@ -401,6 +401,48 @@ describe('s3 layer (radosgw)', function () {
       const back = await get('/api/download?filepath=hello.txt');
       expect(back.status).to.equal(200);
       expect(await back.text()).to.equal('hello\n');
+    });
+
+    it('the real engine\'s gateway killed mid-transfer: the response is cut, then 412, /readyz 503, the other layer served, and all well once it is back', async () => {
+      const direct = await startTestServer({ defaultLayer: 'store', layers: { store: layerOf(store.endpoint, { maxFileSize: '1GB' }), local: { root: local.dir } } });
+      const huge = Buffer.alloc(64 * 1024 * 1024, 0x5a);
+      await client.put(`${PREFIX}huge.bin`, huge);
+      const ask = (path: string) => fetch(`${direct.url}${path}`, { headers: { authorization: `Bearer ${token}` } });
+      try {
+        const response = await ask('/api/download?filepath=huge.bin');
+        expect(response.status).to.equal(200);
+        const reader = response.body!.getReader();
+        let bytes = (await reader.read()).value!.length;
+        // The client stops reading; filegate stops reading the engine; the engine goes away.
+        await setGateway(store, 'stop');
+        let cut = false;
+        try {
+          for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
+            expect(chunk.value.every((byte) => byte === 0x5a)).to.equal(true);
+            bytes += chunk.value.length;
+          }
+        } catch {
+          cut = true;
+        }
+        expect(cut, 'the response was cut').to.equal(true);
+        expect(bytes).to.be.below(huge.length);
+        const refused = await ask('/api/download?filepath=hello.txt');
+        expect(refused.status).to.equal(412);
+        expect((await refused.json() as { code: string }).code).to.equal('FSTYPE_UNAVAILABLE');
+        expect((await fetch(`${direct.url}/readyz`)).status).to.equal(503);
+        const onDisk = await ask('/api/download?filepath=local.txt&fstype=local');
+        expect(await onDisk.text()).to.equal('on disk\n');
+      } finally {
+        await setGateway(store, 'start');
+      }
+      try {
+        expect((await fetch(`${direct.url}/readyz`)).status).to.equal(200);
+        const back = await ask('/api/download?filepath=hello.txt');
+        expect(await back.text()).to.equal('hello\n');
+      } finally {
+        await client.delete(`${PREFIX}huge.bin`);
+        await direct.close();
+      }
     });
 
     it('an engine that cannot be reached at start-up does not stop the service', async () => {
