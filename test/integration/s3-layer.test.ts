@@ -418,7 +418,7 @@ describe('s3 layer (radosgw)', function () {
         let cut = false;
         try {
           for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
-            expect(chunk.value.every((byte) => byte === 0x5a)).to.equal(true);
+            expect(chunk.value.every((byte: number) => byte === 0x5a)).to.equal(true);
             bytes += chunk.value.length;
           }
         } catch {
