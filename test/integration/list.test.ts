@@ -1,19 +1,18 @@
 // GET /api/list: the listing's shape and links, every sort and filter, pagination exactly once over a folder that changes between pages, cursors, limits, token claims, and what is left out (hidden, symlinks leaving the root, special files, names that cannot be addressed).
 
 import { expect } from 'chai';
-import { rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { listResponseSchema, type ListingView } from '../../src/routes/list.js';
 import { expectError } from '../helpers/assertions.js';
-import { tempDir, type TempDir } from '../helpers/fixtures.js';
+import { DRIVERS, layerFixture, type LayerFixture } from '../helpers/layer-fixture.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { hsToken } from '../helpers/tokens.js';
 
 const OUTSIDE_MARKER = 'OUTSIDE-THE-ROOT';
 
-describe('GET /api/list', () => {
-  let tree: TempDir;
-  let root: string;
+for (const driver of DRIVERS) describe(`GET /api/list (${driver})`, () => {
+  let fx: LayerFixture;
   let server: TestServer;
   let token: string;
 
@@ -28,43 +27,45 @@ describe('GET /api/list', () => {
     expect(response.headers.get('content-type')).to.match(/^application\/json/);
     expect(response.headers.get('cache-control')).to.equal('no-store');
     expect(response.headers.get('x-content-type-options')).to.equal('nosniff');
-    expect(text, 'no absolute server path in a listing').to.not.include(tree.dir);
+    expect(text, 'no absolute server path in a listing').to.not.include(fx.local.dir);
     return listResponseSchema.parse(JSON.parse(text));
   };
 
   const names = (view: ListingView) => view.entries.map((entry) => entry.name);
 
   /** Every page of a listing with `limit`, following next_cursor; `between` runs after each page but the last. */
-  const walk = async (query: string, limit: number, between: (page: ListingView, index: number) => void = () => {}) => {
+  const walk = async (query: string, limit: number, between: (page: ListingView, index: number) => Promise<void> | void = () => {}) => {
     const pages: ListingView[] = [];
     let cursor: string | null = null;
     do {
       const view = await list(`${query}&limit=${limit}${cursor === null ? '' : `&cursor=${encodeURIComponent(cursor)}`}`);
       pages.push(view);
       cursor = view.next_cursor;
-      if (cursor !== null) between(view, pages.length);
+      if (cursor !== null) await between(view, pages.length);
       if (pages.length > 500) throw new Error('the walk does not end');
     } while (cursor !== null);
     return pages;
   };
 
-  const at = (relative: string) => path.join(root, relative);
-  const setTime = (relative: string, seconds: number) => utimesSync(at(relative), seconds, seconds);
+  // Times can be set on disk only (an object's time is its upload's): the os driver's tree gets these.
+  const setTime = (relative: string, seconds: number) => {
+    if (driver === 'os') utimesSync(path.join(fx.local.dir, 'root', relative), seconds, seconds);
+  };
   const T = 1_700_000_000;
 
-  before(async () => {
-    tree = tempDir();
-    root = tree.folder('root');
-    tree.file('outside.txt', `${OUTSIDE_MARKER}\n`);
-    tree.file('outside-dir/secret.txt', `${OUTSIDE_MARKER}\n`);
+  before(async function () {
+    this.timeout(120_000);
+    fx = await layerFixture(driver);
+    void fx.folder('root');
+    void fx.file('outside.txt', `${OUTSIDE_MARKER}\n`);
+    void fx.file('outside-dir/secret.txt', `${OUTSIDE_MARKER}\n`);
 
-    tree.folder('root/big');
-    tree.file('root/shape/hello.txt', 'hello\n');
-    tree.file('root/shape/inner/deep.txt', 'deep\n');
-    tree.file('root/shape/ünï cødé ☃.txt', 'unicode\n');
-    tree.file('root/shape/a&b#c%d+e f.json', '{}\n');
-    tree.file('root/shape/empty.txt', '');
-    setTime('shape/hello.txt', T);
+    void fx.folder('root/big');
+    void fx.file('root/shape/hello.txt', 'hello\n');
+    void fx.file('root/shape/inner/deep.txt', 'deep\n');
+    void fx.file('root/shape/ünï cødé ☃.txt', 'unicode\n');
+    void fx.file('root/shape/a&b#c%d+e f.json', '{}\n');
+    void fx.file('root/shape/empty.txt', '');
 
     // Sizes and times chosen so that every sort gives another order.
     const sized: Array<[string, number, number]> = [
@@ -73,67 +74,72 @@ describe('GET /api/list', () => {
       ['File3.md', 1, 2],
       ['image.png', 20, 5],
     ];
-    for (const [name, size, time] of sized) {
-      tree.file(`root/sorting/${name}`, 'x'.repeat(size));
-      setTime(`sorting/${name}`, T + time);
+    for (const [name, size] of sized) void fx.file(`root/sorting/${name}`, 'x'.repeat(size));
+    for (const name of ['d2', 'd10', 'Da', 'g-folder']) void fx.folder(`root/sorting/${name}`);
+
+    for (const name of ['a.mp4', 'b.mp3', 'c.png', 'd.txt', 'e.pdf', 'f.zip', 'g.json', 'h.bin', 'Report-Final.PDF']) void fx.file(`root/types/${name}`, 'data\n');
+    void fx.folder('root/types/sub');
+
+    for (let i = 0; i < 250; i += 1) void fx.file(`root/many/f-${i}.txt`, `${i}\n`);
+    for (let i = 0; i < 10; i += 1) void fx.folder(`root/many/dir-${i}`);
+    // More entries than the layer reads at once (a folder's batch, a LIST page of 1,000), so the folder comes in several.
+    for (let i = 0; i < 3000; i += 1) void fx.file(`root/big/e-${i}.txt`, 'x'.repeat(i % 50));
+
+    void fx.file('root/users/42/own.txt', 'user 42\n');
+    void fx.file('root/users/420/other.txt', 'user 420\n');
+    void fx.file('root/users/43/mine.txt', 'user 43\n');
+    void fx.file('root/users/readme.txt', 'readme\n');
+
+    void fx.file('root/hidden/visible.txt', 'visible\n');
+    void fx.file('root/hidden/.dot.txt', 'dot\n');
+    void fx.file('root/hidden/.dotdir/x.txt', 'x\n');
+
+    void fx.file('root/names/ok.txt', 'ok\n');
+    void fx.file('root/names/line\nbreak.txt', 'newline\n');
+    void fx.file('root/names/back\\slash.txt', 'backslash\n');
+    void fx.file('root/names/esc\u001b[31m.txt', 'escape\n');
+
+    void fx.file('root/jobs/7/out_1.png', 'png\n');
+    void fx.file('root/jobs/7/out_2.png', 'png\n');
+    void fx.file('root/jobs/7/out_10.png', 'png\n');
+    void fx.file('root/jobs/7/log.txt', 'log\n');
+
+    void fx.folder('root/mutating');
+    await fx.flush();
+
+    if (driver === 'os') {
+      // What only a file system has: times, symlinks, a FIFO, a name that is not UTF-8.
+      const local = fx.local;
+      setTime('shape/hello.txt', T);
+      for (const [name, , time] of sized) setTime(`sorting/${name}`, T + time);
+      for (const [name, time] of [['d2', 0], ['d10', 4], ['Da', 6], ['g-folder', 7]] as const) setTime(`sorting/${name}`, T + time);
+
+      local.symlink('root/users/42/peek.txt', '../420/other.txt');
+      local.symlink('root/users/42/peek-dir', '../420');
+
+      local.file('root/links/real.txt', 'real\n');
+      local.symlink('root/links/in-file.txt', '../shape/hello.txt');
+      local.symlink('root/links/in-dir', '../shape');
+      local.symlink('root/links/out-file.txt', '../../outside.txt');
+      local.symlink('root/links/out-dir', '../../outside-dir');
+      local.symlink('root/links/dangling.txt', 'nowhere.txt');
+      local.symlink('root/links/loop', 'loop');
+      local.symlink('root/links/to-hidden.txt', '../hidden/.dot.txt');
+      local.symlink('root/links/disguised.mp4', 'real.txt');
+      local.fifo('root/links/fifo');
+      local.symlink('root/links/to-fifo', 'fifo');
+
+      writeFileSync(Buffer.from(`${local.dir}/root/names/caf\xe9.txt`, 'latin1'), 'latin-1 name\n');
     }
-    for (const [name, time] of [['d2', 0], ['d10', 4], ['Da', 6], ['g-folder', 7]] as const) {
-      tree.folder(`root/sorting/${name}`);
-      setTime(`sorting/${name}`, T + time);
-    }
-
-    for (const name of ['a.mp4', 'b.mp3', 'c.png', 'd.txt', 'e.pdf', 'f.zip', 'g.json', 'h.bin', 'Report-Final.PDF']) tree.file(`root/types/${name}`, 'data\n');
-    tree.folder('root/types/sub');
-
-    for (let i = 0; i < 250; i += 1) tree.file(`root/many/f-${i}.txt`, `${i}\n`);
-    for (let i = 0; i < 10; i += 1) tree.folder(`root/many/dir-${i}`);
-    // More entries than the layer reads at once, so the folder comes in several batches.
-    for (let i = 0; i < 3000; i += 1) writeFileSync(at(`big/e-${i}.txt`), 'x'.repeat(i % 50));
-
-    tree.file('root/users/42/own.txt', 'user 42\n');
-    tree.symlink('root/users/42/peek.txt', '../420/other.txt');
-    tree.symlink('root/users/42/peek-dir', '../420');
-    tree.file('root/users/420/other.txt', 'user 420\n');
-    tree.file('root/users/43/mine.txt', 'user 43\n');
-    tree.file('root/users/readme.txt', 'readme\n');
-
-    tree.file('root/hidden/visible.txt', 'visible\n');
-    tree.file('root/hidden/.dot.txt', 'dot\n');
-    tree.file('root/hidden/.dotdir/x.txt', 'x\n');
-
-    tree.file('root/links/real.txt', 'real\n');
-    tree.symlink('root/links/in-file.txt', '../shape/hello.txt');
-    tree.symlink('root/links/in-dir', '../shape');
-    tree.symlink('root/links/out-file.txt', '../../outside.txt');
-    tree.symlink('root/links/out-dir', '../../outside-dir');
-    tree.symlink('root/links/dangling.txt', 'nowhere.txt');
-    tree.symlink('root/links/loop', 'loop');
-    tree.symlink('root/links/to-hidden.txt', '../hidden/.dot.txt');
-    tree.symlink('root/links/disguised.mp4', 'real.txt');
-    tree.fifo('root/links/fifo');
-    tree.symlink('root/links/to-fifo', 'fifo');
-
-    tree.file('root/names/ok.txt', 'ok\n');
-    writeFileSync(Buffer.from(`${root}/names/caf\xe9.txt`, 'latin1'), 'latin-1 name\n');
-    tree.file('root/names/line\nbreak.txt', 'newline\n');
-    tree.file('root/names/back\\slash.txt', 'backslash\n');
-    tree.file('root/names/esc\u001b[31m.txt', 'escape\n');
-
-    tree.file('root/jobs/7/out_1.png', 'png\n');
-    tree.file('root/jobs/7/out_2.png', 'png\n');
-    tree.file('root/jobs/7/out_10.png', 'png\n');
-    tree.file('root/jobs/7/log.txt', 'log\n');
-
-    tree.folder('root/mutating');
 
     server = await startTestServer({
       layers: {
-        OsFs: { root },
-        media: { root, types: ['video', 'image'] },
-        allowHidden: { root, hidden: 'allow' },
-        denyHidden: { root, hidden: 'deny' },
-        noLinks: { root, symlinks: 'deny' },
-        threads: { root, io: 'threads' },
+        OsFs: fx.layer('root'),
+        media: fx.layer('root', { types: ['video', 'image'] }),
+        allowHidden: fx.layer('root', { hidden: 'allow' }),
+        denyHidden: fx.layer('root', { hidden: 'deny' }),
+        // Options of the os driver only.
+        ...(driver === 'os' ? { noLinks: fx.layer('root', { symlinks: 'deny' }), threads: fx.layer('root', { io: 'threads' }) } : {}),
       },
       routes: [{ path: '/outputs/:job', list: 'jobs/{job}', prefix: 'out_', params: { job: { pattern: '[0-9]+' } } }],
     });
@@ -142,7 +148,7 @@ describe('GET /api/list', () => {
 
   after(async () => {
     await server?.close();
-    tree?.remove();
+    await fx?.cleanup();
   });
 
   describe('shape', () => {
@@ -165,7 +171,7 @@ describe('GET /api/list', () => {
         path: 'shape/hello.txt',
         kind: 'file',
         size: 6,
-        modified: new Date(T * 1000).toISOString(),
+        modified: new Date((await fx.stat('root/shape/hello.txt')).mtimeMs).toISOString(),
         mime: 'text/plain',
         type: 'text',
         download_url: '/api/download?filepath=shape%2Fhello.txt&fstype=OsFs',
@@ -237,6 +243,8 @@ describe('GET /api/list', () => {
       ['', ['d2', 'd10', 'Da', 'g-folder', 'file2.txt', 'File3.md', 'file10.txt', 'image.png']],
     ];
     for (const [query, expected] of cases) {
+      // Orders by time need times set on disk; an object's time is its upload's.
+      if (driver === 's3' && query.includes('sort=modified')) continue;
       it(`${query || 'the defaults (name, asc, folders first)'}: ${expected.join(' ')}`, async () => {
         expect(names(await list(`path=sorting&${query}`))).to.deep.equal(expected);
       });
@@ -335,24 +343,27 @@ describe('GET /api/list', () => {
       expect(seen).to.deep.equal(expected);
     });
 
-    it('walks a folder changed between pages: new entries after the position appear, none twice, removed ones vanish', async () => {
-      const dir = at('mutating');
+    it('walks a folder changed between pages: new entries after the position appear, none twice, removed ones vanish', async function () {
+      this.timeout(60_000);
+      const dir = 'root/mutating';
       const originals = Array.from({ length: 250 }, (_, i) => `n-${i}.txt`);
-      for (const name of originals) writeFileSync(path.join(dir, name), 'x');
+      for (const name of originals) void fx.file(`${dir}/${name}`, 'x');
+      await fx.flush();
       const seenSoFar = new Set<string>();
       const removed = new Set<string>();
-      const pages = await walk('path=mutating', 7, (view, index) => {
+      const pages = await walk('path=mutating', 7, async (view, index) => {
         for (const name of names(view)) seenSoFar.add(name);
         // One entry before the position (never shown) and one after it (shown later).
-        writeFileSync(path.join(dir, `a-before-${index}.txt`), 'x');
-        writeFileSync(path.join(dir, `z-after-${index}.txt`), 'x');
+        void fx.file(`${dir}/a-before-${index}.txt`, 'x');
+        void fx.file(`${dir}/z-after-${index}.txt`, 'x');
         // One entry not shown yet is removed (it never appears), and one already shown (it is simply gone).
         const unseen = originals.findLast((name) => !seenSoFar.has(name) && !removed.has(name));
         if (unseen !== undefined) {
-          rmSync(path.join(dir, unseen));
+          void fx.remove(`${dir}/${unseen}`);
           removed.add(unseen);
         }
-        rmSync(path.join(dir, names(view)[0]!), { force: true });
+        void fx.remove(`${dir}/${names(view)[0]!}`);
+        await fx.flush();
       });
       const seen = pages.flatMap(names);
       expect(new Set(seen).size, 'no entry twice').to.equal(seen.length);
@@ -365,6 +376,8 @@ describe('GET /api/list', () => {
     });
 
     for (const [fstype, sort] of [['OsFs', 'name'], ['OsFs', 'size'], ['threads', 'name'], ['threads', 'modified']] as const) {
+      // io "threads" is an option of the os driver.
+      if (driver === 's3' && fstype === 'threads') continue;
       it(`walks 3,000 entries (several reads of the folder) by ${sort} on ${fstype === 'threads' ? 'a thread-pool' : 'an inline'} layer: each exactly once`, async () => {
         const pages = await walk(`path=big&fstype=${fstype}&sort=${sort}`, 999);
         const seen = pages.flatMap(names);
@@ -428,7 +441,7 @@ describe('GET /api/list', () => {
 
     it('holds no absolute path, only the position', () => {
       const payload = Buffer.from(cursor.slice(0, cursor.indexOf('.')), 'base64url').toString('utf8');
-      expect(payload).to.not.include(tree.dir);
+      expect(payload).to.not.include(fx.local.dir);
       expect(payload).to.include('dir-4');
     });
   });
@@ -446,18 +459,24 @@ describe('GET /api/list', () => {
       expect(names(await list('', limited))).to.deep.equal(['users']);
     });
 
-    it('a token limited to users/42 lists users/42, without symlinks that lead to users/420', async () => {
+    it('a token limited to users/42 lists users/42', async () => {
+      const limited = await hsToken({ scope: 'files:list', paths: ['users/42'] });
+      expect(names(await list('path=users/42', limited))).to.deep.equal(['own.txt']);
+    });
+
+    // Symlinks are the os driver's.
+    if (driver === 'os') it('a token limited to users/42 lists users/42 without symlinks that lead to users/420, which a free token sees', async () => {
       const limited = await hsToken({ scope: 'files:list', paths: ['users/42'] });
       expect(names(await list('path=users/42', limited))).to.deep.equal(['own.txt']);
       const free = await hsToken({ scope: 'files:list' });
       expect(names(await list('path=users/42', free))).to.deep.equal(['peek-dir', 'own.txt', 'peek.txt']);
+      await expectError(await get('path=users/42/peek-dir', limited), 403, 'FORBIDDEN');
     });
 
     it('a token limited to users/42 may not list users/420 (no string prefix match) nor users/43', async () => {
       const limited = await hsToken({ scope: 'files:list', paths: ['users/42'] });
       await expectError(await get('path=users/420', limited), 403, 'FORBIDDEN');
       await expectError(await get('path=users/43', limited), 403, 'FORBIDDEN');
-      await expectError(await get('path=users/42/peek-dir', limited), 403, 'FORBIDDEN');
     });
 
     it('an fstypes claim limits the layers', async () => {
@@ -480,6 +499,7 @@ describe('GET /api/list', () => {
   });
 
   describe('what is left out', () => {
+    // Symlinks and FIFOs are the os driver's: the tests that name them run on it only.
     it('hidden entries: absent under hidden "ignore" (the default) and "deny", present under "allow"', async () => {
       expect(names(await list('path=hidden'))).to.deep.equal(['visible.txt']);
       expect(names(await list('path=hidden&fstype=denyHidden'))).to.deep.equal(['visible.txt']);
@@ -492,7 +512,7 @@ describe('GET /api/list', () => {
       expect(names(await list('path=hidden/.dotdir&fstype=allowHidden'))).to.deep.equal(['x.txt']);
     });
 
-    it('symlinks inside the root are listed as what they lead to; leaving the root, dangling, cyclic, hidden or to a FIFO, absent', async () => {
+    if (driver === 'os') it('symlinks inside the root are listed as what they lead to; leaving the root, dangling, cyclic, hidden or to a FIFO, absent', async () => {
       const view = await list('path=links');
       expect(names(view)).to.deep.equal(['in-dir', 'disguised.mp4', 'in-file.txt', 'real.txt']);
       expect(view.entries[0]).to.include({ kind: 'directory', path: 'links/in-dir', list_url: '/api/list?path=links%2Fin-dir&fstype=OsFs' });
@@ -501,21 +521,21 @@ describe('GET /api/list', () => {
       expect(view.total).to.equal(4);
     });
 
-    it('a symlink whose target\'s type the layer does not serve is absent (a link cannot dress a .txt as an .mp4)', async () => {
+    if (driver === 'os') it('a symlink whose target\'s type the layer does not serve is absent (a link cannot dress a .txt as an .mp4)', async () => {
       expect(names(await list('path=links&fstype=media'))).to.deep.equal(['in-dir']);
     });
 
-    it('under symlinks "deny" every symlink is absent', async () => {
+    if (driver === 'os') it('under symlinks "deny" every symlink is absent', async () => {
       expect(names(await list('path=links&fstype=noLinks'))).to.deep.equal(['real.txt']);
     });
 
-    it('a folder reached through a symlink inside the root lists what it leads to; one leaving the root is 403', async () => {
+    if (driver === 'os') it('a folder reached through a symlink inside the root lists what it leads to; one leaving the root is 403', async () => {
       expect(names(await list('path=links/in-dir'))).to.deep.equal(names(await list('path=shape')));
       await expectError(await get('path=links/out-dir'), 403, 'PATH_NOT_ALLOWED');
       await expectError(await get('path=links/in-dir&fstype=noLinks'), 403, 'PATH_NOT_ALLOWED');
     });
 
-    it('a FIFO is absent: a listing holds files and folders only', async () => {
+    if (driver === 'os') it('a FIFO is absent: a listing holds files and folders only', async () => {
       const view = await list('path=links');
       expect(names(view)).to.not.include('fifo');
       expect(names(view)).to.not.include('to-fifo');
@@ -543,6 +563,8 @@ describe('GET /api/list', () => {
       ['a symlink leaving the root', 'path=links/out-dir', 403, 'PATH_NOT_ALLOWED'],
     ];
     for (const [label, query, status, code] of cases) {
+      // A FIFO and a symlink are the os driver's.
+      if (driver === 's3' && query.startsWith('path=links/')) continue;
       it(`${label}: ${status} ${code}`, async () => {
         const body = await expectError(await get(query), status, code);
         if (code === 'NOT_A_FILE') expect(body.error).to.include('not a folder');
