@@ -507,6 +507,13 @@ describe('s3 layer (radosgw)', function () {
   });
 
   describe('validators', () => {
+    it('a listing says the same time as the download\'s Last-Modified (radosgw\'s LIST has milliseconds, its GET seconds)', async () => {
+      const listed = await (await get('/api/list?path=/&limit=1000')).json() as { entries: Array<{ name: string; modified: string }> };
+      const modified = listed.entries.find((entry) => entry.name === 'hello.txt')!.modified;
+      const lastModified = (await get('/api/download?filepath=hello.txt', {}, 'HEAD')).headers.get('last-modified')!;
+      expect(Date.parse(modified)).to.equal(Date.parse(lastModified));
+    });
+
     it('the ETag derives from the engine\'s, and two servers of the same bucket agree', async () => {
       const other = await startTestServer({ defaultLayer: 'store', layers: { store: layerOf(store.endpoint) } });
       try {

@@ -200,9 +200,14 @@ async function probeObject(client: EngineClient, key: string): Promise<FileStat 
   }
 }
 
-/** The stat of an object from what the engine said of it (a HEAD, a GET's headers, or a LIST entry). */
+/**
+ * The stat of an object from what the engine said of it (a HEAD, a GET's
+ * headers, or a LIST entry). The time is kept to the whole second: a LIST
+ * may give milliseconds (radosgw does) where a GET's Last-Modified gives
+ * seconds, and a listing and a download of one object must say the same.
+ */
 function toStat(key: string, object: { size: number; etag: string; lastModifiedMs: number }): FileStat {
-  return { kind: 'file', size: object.size, mtimeMs: object.lastModifiedMs, identity: key, etag: object.etag };
+  return { kind: 'file', size: object.size, mtimeMs: Math.floor(object.lastModifiedMs / 1000) * 1000, identity: key, etag: object.etag };
 }
 
 /** A prefix has no size and no time of its own; its identity is its key with the "/". */
