@@ -9,6 +9,7 @@ import path from 'node:path';
 import { expectError } from '../helpers/assertions.js';
 import { startChildServer } from '../helpers/child-server.js';
 import { tempDir, type TempDir } from '../helpers/fixtures.js';
+import { DRIVERS, layerFixture, type LayerFixture } from '../helpers/layer-fixture.js';
 import { startTestServer, waitForAccessLine, waitForLog, type TestServer } from '../helpers/server.js';
 import { hsToken } from '../helpers/tokens.js';
 
@@ -64,8 +65,8 @@ const OUTSIDE_MARKER = 'TOP-SECRET-OUTSIDE';
 const LONG_ASCII = `long/${'d'.repeat(120)}/${'f'.repeat(200)}.txt`;
 const LONG_WIDE = `long/${'日本語'.repeat(20)}/${'ü'.repeat(100)}.txt`;
 
-describe('GET and POST /api/archive', () => {
-  let tree: TempDir;
+for (const driver of DRIVERS) describe(`GET and POST /api/archive (${driver})`, () => {
+  let fx: LayerFixture;
   let server: TestServer;
   let token: string;
   let outDir: string;
@@ -146,102 +147,112 @@ describe('GET and POST /api/archive', () => {
     return bytes;
   };
 
-  before(async () => {
-    tree = tempDir();
-    outDir = tree.folder('out');
-    tree.file('outside.txt', `${OUTSIDE_MARKER}\n`);
-    tree.file('outside-dir/secret.txt', `${OUTSIDE_MARKER} in a folder\n`);
+  before(async function () {
+    this.timeout(120_000);
+    fx = await layerFixture(driver);
+    outDir = fx.local.folder('out');
+    void fx.file('outside.txt', `${OUTSIDE_MARKER}\n`);
+    void fx.file('outside-dir/secret.txt', `${OUTSIDE_MARKER} in a folder\n`);
 
-    tree.file('data/photos/a.txt', 'alpha\n');
-    tree.file('data/photos/sub/b.bin', bin);
-    tree.file('data/photos/sub/deep/c.txt', 'gamma\n');
-    tree.file(`data/photos/${unicodeName}`, 'unicode\n');
-    tree.folder('data/photos/empty-dir');
-    tree.file('data/photos/.hidden.txt', 'hidden\n');
-    tree.file('data/photos/.hidden-dir/x.txt', 'hidden folder\n');
-    tree.file('data/docs/readme.md', '# readme\n');
-    tree.file('data/top.txt', 'top\n');
+    void fx.file('data/photos/a.txt', 'alpha\n');
+    void fx.file('data/photos/sub/b.bin', bin);
+    void fx.file('data/photos/sub/deep/c.txt', 'gamma\n');
+    void fx.file(`data/photos/${unicodeName}`, 'unicode\n');
+    void fx.folder('data/photos/empty-dir');
+    void fx.file('data/photos/.hidden.txt', 'hidden\n');
+    void fx.file('data/photos/.hidden-dir/x.txt', 'hidden folder\n');
+    void fx.file('data/docs/readme.md', '# readme\n');
+    void fx.file('data/top.txt', 'top\n');
 
     // Zip-slip: names a Windows tool reads as a traversal, and names with line breaks.
-    tree.file('data/slip/ok.txt', 'ok\n');
-    tree.file('data/slip/..\\..\\evil.bat', 'evil\n');
-    tree.file('data/slip/cr\r\nlf.txt', 'crlf\n');
-    tree.file('data/slip/quote"and\nnewline/inner.txt', 'inner\n');
+    void fx.file('data/slip/ok.txt', 'ok\n');
+    void fx.file('data/slip/..\\..\\evil.bat', 'evil\n');
+    void fx.file('data/slip/cr\r\nlf.txt', 'crlf\n');
+    void fx.file('data/slip/quote"and\nnewline/inner.txt', 'inner\n');
 
-    tree.file('data/links/real.txt', 'real\n');
-    tree.symlink('data/links/in-link.txt', '../top.txt');
-    tree.symlink('data/links/out-file.txt', '../../outside.txt');
-    tree.symlink('data/links/out-dir', '../../outside-dir');
-    tree.fifo('data/links/fifo');
+    // What the layer's file policy refuses: an empty file, one over maxFileSize (1 MB on this layer).
+    void fx.file('data/policy/ok.txt', 'ok\n');
+    void fx.file('data/policy/empty.txt', '');
+    void fx.file('data/policy/huge.bin', Buffer.alloc(1024 * 1024 + 1, 1));
 
-    // A folder symlink to its parent, and one to itself.
-    tree.file('data/loop/a/file.txt', 'in the loop\n');
-    tree.symlink('data/loop/a/up', '..');
-    tree.symlink('data/loop/a/self', '.');
+    void fx.file('data/users/42/own.txt', 'user 42\n');
+    void fx.file('data/users/43/mine.txt', 'user 43\n');
+    void fx.file('data/users/420/other.txt', 'user 420\n');
 
-    // What the layer's file policy refuses: an empty file, one over maxFileSize (sparse).
-    tree.file('data/policy/ok.txt', 'ok\n');
-    tree.file('data/policy/empty.txt', '');
-    truncateSync(tree.file('data/policy/huge.bin', ''), 60 * 1024 * 1024);
-
-    // A name that is not valid UTF-8.
-    tree.file('data/latin/ok.txt', 'ok\n');
-    writeFileSync(Buffer.from(`${tree.dir}/data/latin/caf\xe9.txt`, 'latin1'), 'latin-1 name\n');
-
-    tree.file('data/users/42/own.txt', 'user 42\n');
-    tree.symlink('data/users/42/peek.txt', '../420/other.txt');
-    tree.symlink('data/users/42/peek-dir', '../420');
-    tree.file('data/users/43/mine.txt', 'user 43\n');
-    tree.symlink('data/users/43/up', '..');
-    tree.file('data/users/420/other.txt', 'user 420\n');
-
-    tree.file('data/same/a/x/1.txt', 'one\n');
-    tree.file('data/same/b/x/2.txt', 'two\n');
+    void fx.file('data/same/a/x/1.txt', 'one\n');
+    void fx.file('data/same/b/x/2.txt', 'two\n');
 
     // Names past the 100-byte ustar field, ASCII and not.
-    tree.file(`data/${LONG_ASCII}`, 'long ascii\n');
-    tree.file(`data/${LONG_WIDE}`, 'long wide\n');
+    void fx.file(`data/${LONG_ASCII}`, 'long ascii\n');
+    void fx.file(`data/${LONG_WIDE}`, 'long wide\n');
 
     // Exactly at the limits of the 413 tests (maxEntries 3, maxBytes 1 KB), and one over.
-    tree.file('data/three/1.txt', '1\n');
-    tree.file('data/three/2.txt', '2\n');
-    tree.file('data/four/1.txt', '1\n');
-    tree.file('data/four/2.txt', '2\n');
-    tree.file('data/four/3.txt', '3\n');
-    tree.file('data/kb/exact.bin', Buffer.alloc(1024, 7));
-    tree.file('data/kb-over/over.bin', Buffer.alloc(1025, 7));
+    void fx.file('data/three/1.txt', '1\n');
+    void fx.file('data/three/2.txt', '2\n');
+    void fx.file('data/four/1.txt', '1\n');
+    void fx.file('data/four/2.txt', '2\n');
+    void fx.file('data/four/3.txt', '3\n');
+    void fx.file('data/kb/exact.bin', Buffer.alloc(1024, 7));
+    void fx.file('data/kb-over/over.bin', Buffer.alloc(1025, 7));
 
     // Left out, but counted toward maxEntries 5: for each kind, a folder at the limit (itself and 4) and one past it (itself and 5).
     for (const [folder, count] of [['at', 4], ['over', 5]] as const) {
       for (let index = 0; index < count; index += 1) {
-        tree.file(`data/left-out/empty-${folder}/e${index}.txt`, '');
-        tree.file(`data/left-out/type-${folder}/t${index}.bin`, 'not text\n');
-        tree.file(`data/left-out/large-${folder}/l${index}.txt`, 'over 8 bytes\n');
-        tree.file(`data/left-out/unsafe-${folder}/line\nbreak${index}.txt`, 'unsafe\n');
-        writeFileSync(Buffer.from(`${tree.folder(`data/left-out/latin-${folder}`)}/caf\xe9${index}.txt`, 'latin1'), 'latin-1 name\n');
-        tree.symlink(`data/left-out/outside-${folder}/out${index}.txt`, '../../../outside.txt');
+        void fx.file(`data/left-out/empty-${folder}/e${index}.txt`, '');
+        void fx.file(`data/left-out/type-${folder}/t${index}.bin`, 'not text\n');
+        void fx.file(`data/left-out/large-${folder}/l${index}.txt`, 'over 8 bytes\n');
+        void fx.file(`data/left-out/unsafe-${folder}/line\nbreak${index}.txt`, 'unsafe\n');
       }
       // Two files that go in and the rest left out: the sum counts.
-      tree.file(`data/left-out/mixed-${folder}/a.txt`, 'a\n');
-      tree.file(`data/left-out/mixed-${folder}/b.txt`, 'b\n');
-      for (let index = 2; index < count; index += 1) tree.file(`data/left-out/mixed-${folder}/empty${index}.txt`, '');
+      void fx.file(`data/left-out/mixed-${folder}/a.txt`, 'a\n');
+      void fx.file(`data/left-out/mixed-${folder}/b.txt`, 'b\n');
+      for (let index = 2; index < count; index += 1) void fx.file(`data/left-out/mixed-${folder}/empty${index}.txt`, '');
     }
 
     // Bidi controls in names: replaced with "_" in entry names; one that would then collide with a real name is left out.
-    tree.file('data/bidi/invoice\u202Egpj.exe', 'not a picture\n');
-    tree.file('data/bidi/a_b.txt', 'the real a_b\n');
-    tree.file('data/bidi/a\u202Eb.txt', 'disguised\n');
-    tree.file('data/bidi/\u2067isolated\u2069/inner.txt', 'inner\n');
+    void fx.file('data/bidi/invoice\u202Egpj.exe', 'not a picture\n');
+    void fx.file('data/bidi/a_b.txt', 'the real a_b\n');
+    void fx.file('data/bidi/a\u202Eb.txt', 'disguised\n');
+    void fx.file('data/bidi/\u2067isolated\u2069/inner.txt', 'inner\n');
 
-    tree.file('small/one.txt', 'one\n');
-    tree.file('small/dir/two.txt', 'two\n');
+    void fx.file('small/one.txt', 'one\n');
+    void fx.file('small/dir/two.txt', 'two\n');
+    await fx.flush();
 
-    const root = path.join(tree.dir, 'data');
+    if (driver === 'os') {
+      // What only a file system has: symlinks (in and out of the root, in loops), a FIFO, names that are not UTF-8.
+      const tree = fx.local;
+      tree.file('data/links/real.txt', 'real\n');
+      tree.symlink('data/links/in-link.txt', '../top.txt');
+      tree.symlink('data/links/out-file.txt', '../../outside.txt');
+      tree.symlink('data/links/out-dir', '../../outside-dir');
+      tree.fifo('data/links/fifo');
+
+      // A folder symlink to its parent, and one to itself.
+      tree.file('data/loop/a/file.txt', 'in the loop\n');
+      tree.symlink('data/loop/a/up', '..');
+      tree.symlink('data/loop/a/self', '.');
+
+      tree.file('data/latin/ok.txt', 'ok\n');
+      writeFileSync(Buffer.from(`${tree.dir}/data/latin/caf\xe9.txt`, 'latin1'), 'latin-1 name\n');
+
+      tree.symlink('data/users/42/peek.txt', '../420/other.txt');
+      tree.symlink('data/users/42/peek-dir', '../420');
+      tree.symlink('data/users/43/up', '..');
+
+      for (const [folder, count] of [['at', 4], ['over', 5]] as const) {
+        for (let index = 0; index < count; index += 1) {
+          writeFileSync(Buffer.from(`${tree.folder(`data/left-out/latin-${folder}`)}/caf\xe9${index}.txt`, 'latin1'), 'latin-1 name\n');
+          tree.symlink(`data/left-out/outside-${folder}/out${index}.txt`, '../../../outside.txt');
+        }
+      }
+    }
+
     server = await startTestServer({
       layers: {
-        OsFs: { root },
-        denyHidden: { root, hidden: 'deny' },
-        small: { root: path.join(tree.dir, 'small') },
+        OsFs: fx.layer('data', { maxFileSize: '1MB' }),
+        denyHidden: fx.layer('data', { hidden: 'deny' }),
+        small: fx.layer('small'),
       },
     });
     token = await hsToken({ scope: 'files:archive' });
@@ -249,7 +260,7 @@ describe('GET and POST /api/archive', () => {
 
   after(async () => {
     await server?.close();
-    tree?.remove();
+    await fx?.cleanup();
   });
 
   const photos: Expected = {
@@ -344,7 +355,7 @@ describe('GET and POST /api/archive', () => {
     });
 
     it('archive.zipCompression "deflate" deflates the entries (method 8), and they read back byte-equal', async () => {
-      const deflating = await startTestServer({ layers: { OsFs: { root: path.join(tree.dir, 'data') } }, archive: { zipCompression: 'deflate' } });
+      const deflating = await startTestServer({ layers: { OsFs: fx.layer('data') }, archive: { zipCompression: 'deflate' } });
       try {
         const response = await fetch(`${deflating.url}/api/archive?path=photos`, { headers: { Authorization: `Bearer ${token}` } });
         const read = expectArchive('zip', await archiveBody(response, 'zip', 'photos.zip'), photos);
@@ -426,7 +437,8 @@ describe('GET and POST /api/archive', () => {
       expect(response.headers.get('x-archive-skipped')).to.equal('2');
     });
 
-    it('outside symlinks (file and folder) and a FIFO are left out and counted; an in-root symlinked file is included; no hang', async () => {
+    // Symlinks and FIFOs are the os driver's.
+    if (driver === 'os') it('outside symlinks (file and folder) and a FIFO are left out and counted; an in-root symlinked file is included; no hang', async () => {
       for (const format of ['zip', 'tar.gz'] as const) {
         const response = await fetch(`${server.url}/api/archive?path=links&format=${format}`, {
           headers: { Authorization: `Bearer ${token}` },
@@ -440,7 +452,7 @@ describe('GET and POST /api/archive', () => {
       }
     });
 
-    it('a symlink loop (a folder linked to its parent, and to itself) ends, and each real folder appears once', async () => {
+    if (driver === 'os') it('a symlink loop (a folder linked to its parent, and to itself) ends, and each real folder appears once', async () => {
       for (const format of ['zip', 'tar.gz'] as const) {
         const response = await fetch(`${server.url}/api/archive?path=loop&format=${format}`, {
           headers: { Authorization: `Bearer ${token}` },
@@ -457,7 +469,8 @@ describe('GET and POST /api/archive', () => {
       expect(response.headers.get('x-archive-skipped')).to.equal('2');
     });
 
-    it('a name that is not valid UTF-8 is left out and counted', async () => {
+    // An object's key is always UTF-8: names that are not are the os driver's.
+    if (driver === 'os') it('a name that is not valid UTF-8 is left out and counted', async () => {
       const response = await get('path=latin&format=tar.gz');
       expectArchive('tar.gz', await archiveBody(response, 'tar.gz', 'latin.tar.gz'), { 'latin/': DIR, 'latin/ok.txt': 'ok\n' });
       expect(response.headers.get('x-archive-skipped')).to.equal('1');
@@ -499,7 +512,7 @@ describe('GET and POST /api/archive', () => {
     ];
     for (const [label, archive, figure] of cases) {
       it(`${label}: JSON error naming the limit, no archive headers or bytes`, async () => {
-        const one = await startTestServer({ layers: { OsFs: { root: path.join(tree.dir, 'data') } }, archive });
+        const one = await startTestServer({ layers: { OsFs: fx.layer('data') }, archive });
         limited.push(one);
         for (const send of [
           () => fetch(`${one.url}/api/archive?path=photos`, { headers: { Authorization: `Bearer ${token}` } }),
@@ -527,7 +540,7 @@ describe('GET and POST /api/archive', () => {
     ];
     for (const [label, folder, expected] of boundaries) {
       it(`at the limit: ${label}`, async () => {
-        const one = await startTestServer({ layers: { OsFs: { root: path.join(tree.dir, 'data') } }, archive: { maxEntries: 3, maxBytes: '1KB' } });
+        const one = await startTestServer({ layers: { OsFs: fx.layer('data') }, archive: { maxEntries: 3, maxBytes: '1KB' } });
         limited.push(one);
         const response = await fetch(`${one.url}/api/archive?path=${folder}`, { headers: { Authorization: `Bearer ${token}` } });
         if (expected === null) await expectError(response, 413, 'ARCHIVE_TOO_LARGE');
@@ -538,9 +551,8 @@ describe('GET and POST /api/archive', () => {
     describe('entries left out count toward maxEntries too (regression: a folder of 100,000 empty files was walked to its end)', () => {
       let counting: TestServer;
       before(async () => {
-        const root = path.join(tree.dir, 'data', 'left-out');
         counting = await startTestServer({
-          layers: { OsFs: { root }, textOnly: { root, types: ['text'] }, tiny: { root, maxFileSize: 8 } },
+          layers: { OsFs: fx.layer('data/left-out'), textOnly: fx.layer('data/left-out', { types: ['text'] }), tiny: fx.layer('data/left-out', { maxFileSize: 8 }) },
           archive: { maxEntries: 5 },
         });
         limited.push(counting);
@@ -557,6 +569,8 @@ describe('GET and POST /api/archive', () => {
         ['two files in and the rest empty', 'OsFs', 'mixed', ['a.txt', 'b.txt']],
       ];
       for (const [label, layer, kind, included] of kinds) {
+        // Names that are not UTF-8 and symlinks are the os driver's.
+        if (driver === 's3' && (kind === 'latin' || kind === 'outside')) continue;
         it(`${label}: the folder and 4 more (5) pass maxEntries 5`, async () => {
           const folder = `${kind}-at`;
           const response = await fetch(`${counting.url}/api/archive?fstype=${layer}&path=${folder}`, { headers: { Authorization: `Bearer ${token}` } });
@@ -587,7 +601,7 @@ describe('GET and POST /api/archive', () => {
       expect(response.headers.get('x-archive-skipped')).to.equal('0');
     });
 
-    it('a token limited to users/43: a folder symlink inside it that leads to "users" (outside the claim) is left out, not archived as an empty folder', async () => {
+    if (driver === 'os') it('a token limited to users/43: a folder symlink inside it that leads to "users" (outside the claim) is left out, not archived as an empty folder', async () => {
       const limitedToken = await hsToken({ scope: 'files:archive', paths: ['users/43'] });
       // Asked for by itself, the link is refused: its real path is outside the claim.
       await expectError(await fetchWith(limitedToken, 'path=users/43/up'), 403, 'FORBIDDEN');
@@ -666,8 +680,10 @@ describe('GET and POST /api/archive', () => {
       ['POST with an unknown format', () => post({ paths: ['docs'], format: '7z' }), 400, 'BAD_REQUEST'],
     ];
     for (const [label, send, status, code] of bad) {
+      // A symlink and a FIFO are the os driver's.
+      if (driver === 's3' && (label.includes('symlink') || label.includes('FIFO'))) continue;
       it(`${label} → ${status} ${code}`, async () => {
-        await expectError(await send(), status, code, [tree.dir]);
+        await expectError(await send(), status, code, [fx.local.dir]);
       });
     }
 
@@ -684,7 +700,11 @@ describe('GET and POST /api/archive', () => {
   });
 });
 
-describe('/api/archive: client aborts and files that change while the archive streams', () => {
+// Descriptors, truncation mid-read and the timing of a deletion are the os
+// driver's: on an object store an archive opens objects ahead (a small one is
+// read whole when opened), and what an object replaced mid-transfer does is an
+// s3-only test.
+describe('/api/archive: client aborts and files that change while the archive streams (os)', () => {
   const MB = 1024 * 1024;
   let tree: TempDir;
   let server: TestServer;
