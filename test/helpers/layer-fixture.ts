@@ -15,7 +15,7 @@ export const DRIVERS: readonly Driver[] = ['os', 's3'];
 /** One layer's config, as `startTestServer` takes it. */
 export type LayerInput = TestConfig['layers'][string];
 
-/** What the storage records for a file: its size and its time (on s3, the upload's, which cannot be set). */
+/** What the storage records for a file: its size and its time (on s3, the upload's in whole seconds, which cannot be set). */
 export interface StoredFile {
   readonly size: number;
   readonly mtimeMs: number;
@@ -160,11 +160,8 @@ function s3Fixture(local: TempDir, store: ObjectStore, client: EngineClient): La
     },
     async stat(relative) {
       await queue.settled();
-      // From a LIST, as listings read it: to the millisecond where the engine keeps it (a HEAD's Last-Modified drops them).
-      const page = await client.list(relative, { maxKeys: 1 });
-      const object = page.objects.find((candidate) => candidate.key === relative);
-      if (object === undefined) throw new Error(`no object ${JSON.stringify(relative)} in the test bucket`);
-      return { size: object.size, mtimeMs: object.lastModifiedMs };
+      const head = await client.head(relative);
+      return { size: head.size, mtimeMs: head.lastModifiedMs };
     },
     layer(root, options = {}) {
       return {
