@@ -95,7 +95,7 @@ export async function createApp(config: Config, { logger }: AppDependencies): Pr
   // The built archives are served as files through the same transfer code: Range, ETag, HEAD.
   const packageFiles = new OsLayer(
     'packages',
-    { driver: 'os', root: config.packages.dir, maxFileSize: Number.MAX_SAFE_INTEGER, allowEmpty: true, hidden: 'allow', symlinks: 'deny', io: 'inline' },
+    { driver: 'os', root: config.packages.dir, maxFileSize: Number.MAX_SAFE_INTEGER, allowEmpty: true, hidden: 'allow', symlinks: 'deny', io: 'inline', delivery: { mode: 'proxy' } },
     { readSize: config.transfer.readSize, pool: layers.pool },
   );
   await packageFiles.init();

@@ -88,13 +88,16 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
     merged = setIn(merged, ['layers', layerName, 'root'], env.FILEGATE_ROOT);
   }
 
-  // An s3 layer without credentials takes the SDKs' own variables, as every AWS tool does.
+  // An s3 layer (or package store) without credentials takes the SDKs' own variables, as every AWS tool does.
   const accessKeyId = env.AWS_ACCESS_KEY_ID;
   const secretAccessKey = env.AWS_SECRET_ACCESS_KEY;
-  if (isObject(merged.layers) && accessKeyId && secretAccessKey) {
-    for (const [layerName, layerConfig] of Object.entries(merged.layers)) {
-      if (isObject(layerConfig) && layerConfig.driver === 's3' && layerConfig.credentials === undefined) {
-        merged = setIn(merged, ['layers', layerName, 'credentials'], { accessKeyId, secretAccessKey });
+  if (accessKeyId && secretAccessKey) {
+    const stores: string[][] = isObject(merged.layers) ? Object.keys(merged.layers).map((layerName) => ['layers', layerName]) : [];
+    stores.push(['packages', 'store']);
+    for (const key of stores) {
+      const store = getIn(merged, key);
+      if (isObject(store) && store.driver === 's3' && store.credentials === undefined) {
+        merged = setIn(merged, [...key, 'credentials'], { accessKeyId, secretAccessKey });
       }
     }
   }
@@ -185,6 +188,13 @@ function mergeDeep(base: Json, over: Json): Json {
     out[key] = isObject(current) && isObject(value) ? mergeDeep(current, value) : value;
   }
   return out;
+}
+
+/** The value at `key` (a path of object keys), or undefined where the path ends early. */
+function getIn(target: Json, key: readonly string[]): unknown {
+  let value: unknown = target;
+  for (const name of key) value = isObject(value) ? value[name] : undefined;
+  return value;
 }
 
 function setIn(target: Json, key: string[], value: unknown): Json {

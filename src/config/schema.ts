@@ -57,12 +57,34 @@ const refusedFor = (key: string, why: string) =>
     if (value !== undefined) ctx.addIssue({ code: 'custom', message: `"${key}" is not an option of an s3 layer: ${why}` });
   });
 
+// Who sends a body once filegate has decided (SPEC, Delivery): filegate itself by default.
+const proxyDelivery = z.strictObject({ mode: z.literal('proxy') });
+const xAccelDelivery = z.strictObject({
+  mode: z.literal('x-accel'),
+  // The internal nginx location the layer's root is aliased under.
+  location: z.string().regex(/^\/([A-Za-z0-9._~-]+\/)+$/, 'an nginx location such as "/_filegate/media/": segments of letters, digits, ".", "_", "~" or "-", starting and ending with "/"'),
+});
+const redirectDelivery = z.strictObject({
+  mode: z.literal('redirect'),
+  // Smaller files are sent by filegate: a redirect's round trip costs more than their bytes.
+  minSize: size.default(8 * 1024 ** 2),
+  // How long a presigned URL lives; it is minted for time windows of half this, so repeated requests get the same URL.
+  ttl: duration.default(300_000).refine((ms) => ms >= 60_000 && ms <= 7 * 86_400_000, { message: 'a redirect lives between 1 minute and 7 days (the longest a presigned URL may)' }),
+});
+const osDelivery = z
+  .discriminatedUnion('mode', [proxyDelivery, xAccelDelivery], { error: 'delivery.mode of an os layer is "proxy" or "x-accel" ("redirect" is for s3 layers)' })
+  .default({ mode: 'proxy' });
+const s3Delivery = z
+  .discriminatedUnion('mode', [proxyDelivery, redirectDelivery], { error: 'delivery.mode of an s3 layer is "proxy" or "redirect" ("x-accel" is for os layers)' })
+  .default({ mode: 'proxy' });
+
 const osLayerSchema = z.strictObject({
   driver: z.literal('os'),
   root: z.string().min(1, 'a layer needs a root folder'),
   ...sharedLayerOptions,
   symlinks: z.enum(['within-root', 'deny']).default('within-root'),
   io: z.enum(['inline', 'threads']).default('inline'),
+  delivery: osDelivery,
 });
 
 // A prefix is the layer's root inside the bucket: "" or plain segments each followed by "/".
@@ -74,8 +96,8 @@ const objectPrefix = z
   })
   .refine((prefix) => Buffer.byteLength(prefix, 'utf8') < 1024, { message: 'a prefix must leave room for keys within the 1024 bytes an object key may have' });
 
-const s3LayerSchema = z.strictObject({
-  driver: z.literal('s3'),
+// Where an object store is and who filegate is there: an s3 layer's keys, and the package spool's.
+const objectStoreKeys = {
   endpoint: z
     .url({ protocol: /^https?$/, error: 'the endpoint is the engine\'s URL, such as "https://s3.eu-west-1.amazonaws.com" or "http://127.0.0.1:7480"' })
     .refine((value) => {
@@ -95,10 +117,19 @@ const s3LayerSchema = z.strictObject({
     },
     { error: (issue) => (issue.input === undefined ? 'an s3 layer needs credentials: give credentials.accessKeyId and credentials.secretAccessKey, or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY' : undefined) },
   ),
+};
+
+const s3LayerSchema = z.strictObject({
+  driver: z.literal('s3'),
+  ...objectStoreKeys,
   ...sharedLayerOptions,
   symlinks: refusedFor('symlinks', 'an object store has no symlinks'),
   io: refusedFor('io', 'an object store is read over the network, never through local file I/O'),
+  delivery: s3Delivery,
 });
+
+/** The package spool on an object store: the keys of an s3 layer, without what serving files needs. */
+const packageStoreSchema = z.strictObject({ driver: z.literal('s3'), ...objectStoreKeys });
 
 // A layer without "driver" is a local folder, as before drivers existed.
 const layerSchema = z
@@ -172,6 +203,8 @@ export const configSchema = z
     packages: z
       .strictObject({
         dir: z.string().min(1).default('./var/packages'),
+        // When set, the spool lives on an object store every replica reaches, and `dir` is not used.
+        store: packageStoreSchema.nullable().default(null),
         retention: duration.default(7 * 86_400_000),
         maxConcurrent: z.number().int().min(1).max(64).default(2),
         maxPerSubject: z.number().int().min(1).default(20),
@@ -291,4 +324,6 @@ export type Config = z.output<typeof configSchema>;
 export type LayerConfig = Config['layers'][string];
 export type OsLayerConfig = Extract<LayerConfig, { driver: 'os' }>;
 export type S3LayerConfig = Extract<LayerConfig, { driver: 's3' }>;
+export type PackageStoreConfig = NonNullable<Config['packages']['store']>;
+export type DeliveryConfig = LayerConfig['delivery'];
 export type AuthConfig = Config['auth'];

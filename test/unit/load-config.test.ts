@@ -300,6 +300,28 @@ describe('loadConfig', () => {
       expect(config.routes).to.have.length(2);
     });
 
+    it('a package store on an object store takes the AWS_* credentials too', () => {
+      const cwd = freshCwd();
+      const { credentials: _none, ...store } = S3_LAYER;
+      writeJson(cwd, 'config/default.json', { layers: { OsFs: { root: './data' } }, packages: { store } });
+      const env = { FILEGATE_JWT_SECRET: SECRET, AWS_ACCESS_KEY_ID: 'AKIDFROMENV', AWS_SECRET_ACCESS_KEY: 'secret-from-env' };
+      const { config } = loadConfig({ env, cwd });
+      expect(config.packages.store).to.deep.include({ driver: 's3', bucket: 'results', prefix: 'jobs/', credentials: { accessKeyId: 'AKIDFROMENV', secretAccessKey: 'secret-from-env' } });
+    });
+
+    it('delivery defaults to proxy; redirect takes minSize and ttl, x-accel a location', () => {
+      const cwd = freshCwd();
+      writeJson(cwd, 'config/default.json', { layers: {
+        OsFs: { root: './data' },
+        media: { root: './media', delivery: { mode: 'x-accel', location: '/_filegate/media/' } },
+        outputs: { ...S3_LAYER, delivery: { mode: 'redirect', minSize: '1MB' } },
+      } });
+      const { config } = loadConfig({ env: { FILEGATE_JWT_SECRET: SECRET }, cwd });
+      expect(config.layers.OsFs!.delivery).to.deep.equal({ mode: 'proxy' });
+      expect(config.layers.media!.delivery).to.deep.equal({ mode: 'x-accel', location: '/_filegate/media/' });
+      expect(config.layers.outputs!.delivery).to.deep.equal({ mode: 'redirect', minSize: 1024 ** 2, ttl: 300_000 });
+    });
+
     it('never shows a credential in a problem line', () => {
       const cwd = freshCwd();
       writeJson(cwd, 'config/default.json', { layers: { OsFs: { ...S3_LAYER, symlinks: 'deny', bucket: '??' } } });
@@ -359,6 +381,11 @@ describe('loadConfig', () => {
       { name: 'an s3 endpoint that is not http(s)', config: { layers: { OsFs: { ...S3_LAYER, endpoint: 'ftp://127.0.0.1' } } }, key: 'layers.OsFs.endpoint' },
       { name: 'an s3 prefix without its trailing slash', config: { layers: { OsFs: { ...S3_LAYER, prefix: 'jobs' } } }, key: 'layers.OsFs.prefix' },
       { name: 'an s3 prefix with a ".." segment', config: { layers: { OsFs: { ...S3_LAYER, prefix: 'a/../' } } }, key: 'layers.OsFs.prefix' },
+      { name: 'redirect delivery on an os layer', config: { layers: { OsFs: { root: './data', delivery: { mode: 'redirect' } } } }, key: /^layers\.OsFs\.delivery\b.*"redirect" is for s3/ },
+      { name: 'x-accel delivery on an s3 layer', config: { layers: { OsFs: { ...S3_LAYER, delivery: { mode: 'x-accel', location: '/x/' } } } }, key: /^layers\.OsFs\.delivery\b.*"x-accel" is for os/ },
+      { name: 'an x-accel location without its slashes', config: { layers: { OsFs: { root: './data', delivery: { mode: 'x-accel', location: '_fg' } } } }, key: 'layers.OsFs.delivery.location' },
+      { name: 'a redirect ttl under a minute', config: { layers: { OsFs: { ...S3_LAYER, delivery: { mode: 'redirect', ttl: '10s' } } } }, key: 'layers.OsFs.delivery.ttl' },
+      { name: 'a package store that is not s3', config: { ...base, packages: { store: { driver: 'os', root: './x' } } }, key: /^packages\.store\b/ },
       { name: 'an s3 bucket name with a slash', config: { layers: { OsFs: { ...S3_LAYER, bucket: 'a/b' } } }, key: 'layers.OsFs.bucket' },
     ];
 
