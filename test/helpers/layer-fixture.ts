@@ -33,7 +33,9 @@ export interface LayerFixture {
   /**
    * Stores a file at `relative` (a path from the fixture's base, "/"
    * separated, taken literally: no segment is resolved). On s3 the upload
-   * is queued: `flush()` waits for it; the returned promise may be awaited too.
+   * is queued: `flush()` waits for it; the returned promise may be awaited
+   * too. Queued uploads run in any order: await one before storing the same
+   * path again.
    */
   file(relative: string, content?: string | Buffer): Promise<void>;
   /** Makes a folder: on disk a directory, on s3 an empty `relative/` marker object. */
