@@ -16,9 +16,9 @@ import { createObserve } from './http/observe.js';
 import { createOpenApiDocument, createOpenApiRoute } from './http/openapi.js';
 import { createLayers, type Layers } from './layers/create-layers.js';
 import type { Logger } from './logger.js';
-import { OsLayer } from './layers/os-layer.js';
 import { PackageService } from './packages/package-service.js';
-import { PackageStore } from './packages/package-store.js';
+import { FolderPackageStore, type PackageStore } from './packages/package-store.js';
+import { ObjectPackageStore } from './packages/object-package-store.js';
 import { createArchiveRoute } from './routes/archive.js';
 import { createPackageDownloadRoute, createPackageRoute, createPackageStatusRoute, createPackageUrlSigner } from './routes/packages.js';
 import { newBoundary } from './transfer/send-transfer.js';
@@ -73,7 +73,10 @@ export async function createApp(config: Config, { logger }: AppDependencies): Pr
   let draining = false;
   const metrics = createMetrics();
 
-  const packageStore = new PackageStore(config.packages.dir);
+  // The spool every replica shares: a bucket when packages.store names one, else the folder packages.dir.
+  const packageStore: PackageStore = config.packages.store === null
+    ? new FolderPackageStore(config.packages.dir, { readSize: config.transfer.readSize, pool: layers.pool })
+    : new ObjectPackageStore(config.packages.store);
   const packages = new PackageService(
     packageStore,
     layers,
@@ -93,12 +96,7 @@ export async function createApp(config: Config, { logger }: AppDependencies): Pr
   );
   await packages.start();
   // The built archives are served as files through the same transfer code: Range, ETag, HEAD.
-  const packageFiles = new OsLayer(
-    'packages',
-    { driver: 'os', root: config.packages.dir, maxFileSize: Number.MAX_SAFE_INTEGER, allowEmpty: true, hidden: 'allow', symlinks: 'deny', io: 'inline', delivery: { mode: 'proxy' } },
-    { readSize: config.transfer.readSize, pool: layers.pool },
-  );
-  await packageFiles.init();
+  const packageFiles = packageStore.archives;
   const transferOptions = { cacheControl: config.transfer.cacheControl, maxRanges: config.transfer.maxRanges, newBoundary };
 
   const router = new Router();
@@ -177,6 +175,7 @@ export async function createApp(config: Config, { logger }: AppDependencies): Pr
     stop: () => {
       packages.stop();
       for (const layer of layers.byName.values()) layer.close();
+      packageFiles.close();
     },
     startDraining: () => {
       draining = true;

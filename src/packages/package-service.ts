@@ -1,18 +1,16 @@
 // Builds packages in the background, a few at a time, and answers for them: status, ownership, expiry, the sweep.
 
-import { createWriteStream } from 'node:fs';
-import fs from 'node:fs/promises';
-import path from 'node:path';
 import { walkSelection, type ArchiveLimits } from '../archives/archive-walk.js';
 import { writeArchive, type ArchiveFormat, type ArchiveOptions } from '../archives/send-archive.js';
 import type { Principal } from '../auth/principal.js';
 import { fail, isFilegateError } from '../errors.js';
+import { isEngineError } from '../layers/s3/engine-error.js';
 import { formatBytes } from '../files/file-policy.js';
 import type { Metrics } from '../http/metrics.js';
 import { resolveLayer, type Layers } from '../layers/create-layers.js';
 import type { Logger } from '../logger.js';
 import { parseLayerPath, toLayerPathText, type LayerPath } from '../paths/layer-path.js';
-import { archiveFileOf, type PackageManifest, type PackageStatus, type PackageStore } from './package-store.js';
+import { archivePathOf, type ArchiveUpload, type PackageManifest, type PackageStatus, type PackageStore } from './package-store.js';
 
 export interface PackageSettings {
   readonly retentionMs: number;
@@ -83,7 +81,11 @@ export class PackageService {
 
   async start(): Promise<void> {
     await this.store.init();
-    await this.sweep();
+    // A spool out of reach (an object store down) does not stop the service: packages answer 503 until it is back.
+    await this.sweep().catch((error: unknown) => {
+      if (!isFilegateError(error) || error.code !== 'UNAVAILABLE') throw error;
+      this.logger.warn({ err: error }, 'the package store cannot be reached; packages answer 503 until it can');
+    });
     const every = (ms: number, job: () => Promise<void>) => {
       // A round still running when the next is due is not joined by another:
       // on a slow shared disk, overlapping rounds would pile up and starve the builds.
@@ -164,9 +166,9 @@ export class PackageService {
     return { ...manifest, status: this.statusOf(manifest), ...(this.isAbandoned(manifest) ? { error: INTERRUPTED } : {}) };
   }
 
-  /** The stored archive's path inside the packages folder, relative, for a package that is ready. */
+  /** The stored archive's path inside the spool's layer, for a package that is ready. */
   archivePathOf(manifest: PackageManifest): string {
-    return `${manifest.id}/${archiveFileOf(manifest)}`;
+    return archivePathOf(manifest);
   }
 
   /** Waits until no build runs or is queued (for tests and shutdown). */
@@ -233,14 +235,12 @@ export class PackageService {
     this.figures.packageBuildsHeld(this.queue.length, this.running);
   }
 
-  /** Builds one package into a temporary file, renamed into place only when complete. */
+  /** Builds one package into the spool, where it appears only once complete. */
   private async build(id: string): Promise<void> {
-    const manifest = await this.store.update(id, { status: 'running' });
+    const manifest = await this.store.update(id, { status: 'running' }, (current) => current.status === 'pending');
     if (manifest === null) return;
-    const folder = this.store.folderOf(id);
-    const final = path.join(folder, archiveFileOf(manifest));
-    const partial = `${final}.part`;
     let reservedBytes = 0;
+    let upload: ArchiveUpload | null = null;
     try {
       const layer = resolveLayer(this.layers, manifest.fstype);
       const principal: Principal = { subject: manifest.subject, scopes: new Set(['files:archive']), paths: manifest.principalPaths, fstypes: null };
@@ -252,20 +252,24 @@ export class PackageService {
       if (usage.bytes + selection.totalBytes > this.settings.maxBytesPerSubject) this.failOverBytes(usage, selection.totalBytes);
       this.reserve(manifest.subject, selection.totalBytes);
       reservedBytes = selection.totalBytes;
-      const out = createWriteStream(partial, { flags: 'w' });
-      const outcome = await writeArchive(out, layer, principal, selection, { format: manifest.format, filename: manifest.filename, ...this.settings.archive });
+      upload = await this.store.openArchive(manifest, selection.totalBytes);
+      const outcome = await writeArchive(upload.out, layer, principal, selection, { format: manifest.format, filename: manifest.filename, ...this.settings.archive });
       if (!outcome.completed) throw new Error('a file changed while it was being archived; create the package again');
-      const { size } = await fs.stat(partial);
-      await fs.rename(partial, final);
-      await this.store.update(id, { status: 'ready', size, entries: outcome.entries, skipped: selection.skipped + outcome.leftOut });
+      const size = await upload.commit();
+      // Ready only while still this build's: a package another replica reported failed (its builder seemed gone) stays failed.
+      const ready = await this.store.update(id, { status: 'ready', size, entries: outcome.entries, skipped: selection.skipped + outcome.leftOut }, (current) => current.status === 'running');
+      if (ready === null) {
+        await upload.abort();
+        return;
+      }
       this.logger.info({ package: id, size, entries: outcome.entries }, 'package ready');
       this.figures.packageBuilt('ready');
     } catch (error) {
-      await fs.rm(partial, { force: true });
+      await upload?.abort().catch(() => {});
       const reason = reasonOf(error);
       this.logger.warn({ package: id, err: error }, 'package failed');
       this.figures.packageBuilt('failed');
-      await this.store.update(id, { status: 'failed', error: reason });
+      await this.store.update(id, { status: 'failed', error: reason }, (current) => current.status === 'running');
     } finally {
       this.reserve(manifest.subject, -reservedBytes);
     }
@@ -279,7 +283,8 @@ export class PackageService {
 
   /** Stamps every package this replica holds, so others know its builder is alive. */
   private async heartbeat(): Promise<void> {
-    await Promise.all([...this.held].map((id) => this.store.update(id, {})));
+    // A package another replica already reported failed is not brought back.
+    await Promise.all([...this.held].map((id) => this.store.update(id, {}, (current) => current.status === 'pending' || current.status === 'running')));
   }
 
   /** Deletes packages past their expiry, and marks abandoned builds failed. */
@@ -291,7 +296,8 @@ export class PackageService {
         await this.store.remove(manifest.id);
         this.logger.info({ package: manifest.id }, 'package expired and deleted');
       } else if (this.isAbandoned(manifest)) {
-        await this.store.update(manifest.id, { status: 'failed', error: INTERRUPTED });
+        // Only while no builder stamped it since it was read: a compare-and-swap, whichever replica sweeps.
+        await this.store.update(manifest.id, { status: 'failed', error: INTERRUPTED }, (current) => current.updatedAt === manifest.updatedAt);
       }
     }
   }
@@ -307,6 +313,7 @@ function reasonOf(error: unknown): string {
   if (isFilegateError(error)) return error.message;
   const code = (error as NodeJS.ErrnoException | null)?.code;
   if (code === 'ENOSPC') return 'the package folder is full; free space or ask for a smaller selection';
+  if (isEngineError(error)) return 'the package store refused the archive; quote the package id when reporting it';
   if (code === 'EACCES' || code === 'EPERM') return 'the service cannot write to its package folder; operators: check packages.dir';
   if (error instanceof Error && !('code' in error)) return error.message;
   return 'the package could not be built; quote its id when reporting it';

@@ -1,9 +1,14 @@
-// Keeps packages on disk: one folder per id with a manifest and, once built, the archive.
+// The package spool every replica shares: what a store of packages does, and the store on a folder (one folder per id with a manifest and, once built, the archive).
 
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { createWriteStream } from 'node:fs';
+import type { Writable } from 'node:stream';
 import type { ArchiveFormat } from '../archives/send-archive.js';
+import type { BufferPool } from '../layers/descriptor-pump.js';
+import type { Layer } from '../layers/layer.js';
+import { OsLayer } from '../layers/os-layer.js';
 
 export type PackageStatus = 'pending' | 'running' | 'ready' | 'failed' | 'expired';
 
@@ -42,31 +47,88 @@ export function isPackageId(id: string): boolean {
   return ID.test(id);
 }
 
+/** An archive being written into the spool: nothing of it is visible until `commit`. */
+export interface ArchiveUpload {
+  /** Where the archive's bytes go; the writer ends it. */
+  readonly out: Writable;
+  /** Puts the written archive in place (after `out` has finished); resolves with its size in bytes. */
+  commit(): Promise<number>;
+  /** Drops what was written; nothing is left behind. Safe to call after a failed commit. */
+  abort(): Promise<void>;
+}
+
+/**
+ * Where packages live, shared by every replica: manifests (created once,
+ * then changed only by compare-and-swap, so two replicas never overwrite
+ * each other's change) and archives (visible only once whole).
+ */
+export interface PackageStore {
+  /** Prepares the store; raises when it can be reached but cannot keep packages safely. */
+  init(): Promise<void>;
+  newId(): string;
+  /** Stores a new manifest; fails when its id is taken. */
+  create(manifest: PackageManifest): Promise<void>;
+  /** The manifest, or null when there is no such package (or the id is malformed). */
+  read(id: string): Promise<PackageManifest | null>;
+  /**
+   * Writes `changes` over the stored manifest, stamping `updatedAt`, as one
+   * compare-and-swap: a change made meanwhile (by this replica or another)
+   * is read again and `changes` applied over it. With `when`, the change is
+   * made only while the stored manifest passes it (a build's "ready" only
+   * while it is still "running"). Null when the package is gone or `when`
+   * refused it.
+   */
+  update(id: string, changes: Partial<PackageManifest>, when?: (current: PackageManifest) => boolean): Promise<PackageManifest | null>;
+  list(): Promise<PackageManifest[]>;
+  /** Deletes the package's manifest and archive. */
+  remove(id: string): Promise<void>;
+  /** Starts writing the archive of `manifest`, of about `expectedBytes`. */
+  openArchive(manifest: PackageManifest, expectedBytes: number): Promise<ArchiveUpload>;
+  /** The ready archives as a layer, at `archivePathOf`, for the transfer code (Range, ETag, HEAD). */
+  readonly archives: Layer;
+}
+
+/** The archive's path inside the spool's layer. */
+export function archivePathOf(manifest: Pick<PackageManifest, 'id' | 'format'>): string {
+  return `${manifest.id}/${archiveFileOf(manifest)}`;
+}
+
 /**
  * The package folder: every write of a manifest goes to a temporary name
  * first and is renamed into place, so a reader (this replica or another one
- * sharing the folder) never sees half a manifest.
+ * sharing the folder) never sees half a manifest. Updates of one id run one
+ * after another in this process; replicas sharing the folder each update
+ * only the packages they hold, and the sweep only those no one holds.
  */
-export class PackageStore {
+export class FolderPackageStore implements PackageStore {
   /** One chain of manifest updates per id: a heartbeat must never write back a status a build just changed. */
   private readonly updates = new Map<string, Promise<unknown>>();
+  readonly archives: Layer;
 
-  constructor(readonly dir: string) {}
+  constructor(readonly dir: string, transfer: { readSize: number; pool: BufferPool }) {
+    this.archives = new OsLayer(
+      'packages',
+      { driver: 'os', root: dir, maxFileSize: Number.MAX_SAFE_INTEGER, allowEmpty: true, hidden: 'allow', symlinks: 'deny', io: 'inline', delivery: { mode: 'proxy' } },
+      transfer,
+    );
+  }
 
   async init(): Promise<void> {
     await fs.mkdir(this.dir, { recursive: true });
+    await (this.archives as OsLayer).init();
   }
 
   newId(): string {
     return randomUUID();
   }
 
-  folderOf(id: string): string {
+  private folderOf(id: string): string {
     return path.join(this.dir, id);
   }
 
   async create(manifest: PackageManifest): Promise<void> {
-    await fs.mkdir(this.folderOf(manifest.id), { recursive: true });
+    // Not recursive: an id already taken fails here (EEXIST).
+    await fs.mkdir(this.folderOf(manifest.id));
     await this.write(manifest);
   }
 
@@ -80,7 +142,7 @@ export class PackageStore {
     }
   }
 
-  async write(manifest: PackageManifest): Promise<void> {
+  private async write(manifest: PackageManifest): Promise<void> {
     const file = path.join(this.folderOf(manifest.id), 'manifest.json');
     const temporary = `${file}.${process.pid}.${randomUUID()}.tmp`;
     await fs.writeFile(temporary, JSON.stringify(manifest, null, 2));
@@ -92,10 +154,10 @@ export class PackageStore {
    * of one id in this process run one after another, each reading what the
    * previous one wrote.
    */
-  update(id: string, changes: Partial<PackageManifest>): Promise<PackageManifest | null> {
+  update(id: string, changes: Partial<PackageManifest>, when?: (current: PackageManifest) => boolean): Promise<PackageManifest | null> {
     const run = async () => {
       const current = await this.read(id);
-      if (current === null) return null;
+      if (current === null || (when !== undefined && !when(current))) return null;
       const next = { ...current, ...changes, updatedAt: new Date().toISOString() };
       await this.write(next);
       return next;
@@ -123,5 +185,22 @@ export class PackageStore {
 
   async remove(id: string): Promise<void> {
     if (isPackageId(id)) await fs.rm(this.folderOf(id), { recursive: true, force: true });
+  }
+
+  /** Written to `<archive>.part`, renamed into place by `commit`. */
+  async openArchive(manifest: PackageManifest): Promise<ArchiveUpload> {
+    const final = path.join(this.folderOf(manifest.id), archiveFileOf(manifest));
+    const partial = `${final}.part`;
+    return {
+      out: createWriteStream(partial, { flags: 'w' }),
+      async commit() {
+        const { size } = await fs.stat(partial);
+        await fs.rename(partial, final);
+        return size;
+      },
+      async abort() {
+        await fs.rm(partial, { force: true });
+      },
+    };
   }
 }

@@ -6,7 +6,7 @@ import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import aws4 from 'aws4';
 import { EngineError, isRetryable, toEngineErrorKind, type EngineErrorDetails } from './engine-error.js';
-import { parseErrorBody, parseListPage, type ListPage } from './engine-xml.js';
+import { completionBody, parseErrorBody, parseListPage, parseUploadId, type ListPage } from './engine-xml.js';
 import { checkObjectKey, encodeKeyPath, encodeQueryValue } from './object-key.js';
 
 export interface EngineCredentials {
@@ -80,6 +80,12 @@ export interface PutOptions {
   readonly contentType?: string;
 }
 
+/** One part of a multipart upload, as its completion lists it. */
+export interface UploadedPart {
+  readonly partNumber: number;
+  readonly etag: string;
+}
+
 /** One bucket of an engine; every method raises `EngineError` on failure. */
 export interface EngineClient {
   readonly bucket: string;
@@ -93,6 +99,14 @@ export interface EngineClient {
   put(key: string, body: Buffer | string, options?: PutOptions): Promise<{ etag: string }>;
   /** Removes the object; removing a missing one succeeds. */
   delete(key: string): Promise<void>;
+  /** Starts a multipart upload to `key`; resolves with its upload id. Nothing is visible at `key` until it completes. */
+  createMultipartUpload(key: string, options?: { contentType?: string }): Promise<string>;
+  /** Stores part `partNumber` (1-10,000; every part but the last at least 5 MiB) of an upload. */
+  uploadPart(key: string, uploadId: string, partNumber: number, body: Buffer): Promise<UploadedPart>;
+  /** Joins the parts into the object at `key`, which appears whole at once. */
+  completeMultipartUpload(key: string, uploadId: string, parts: readonly UploadedPart[]): Promise<void>;
+  /** Drops an upload and the parts stored so far; an upload already gone succeeds. */
+  abortMultipartUpload(key: string, uploadId: string): Promise<void>;
   /** Creates the bucket itself (tests, benches and set-up scripts); an existing bucket of ours succeeds. */
   createBucket(): Promise<void>;
   /** Closes the idle sockets; requests in flight finish. */
@@ -103,7 +117,7 @@ type Operation = EngineErrorDetails['operation'];
 
 interface EngineRequest {
   readonly operation: Operation;
-  readonly method: 'GET' | 'HEAD' | 'PUT' | 'DELETE';
+  readonly method: 'GET' | 'HEAD' | 'PUT' | 'POST' | 'DELETE';
   readonly key?: string;
   readonly query?: Readonly<Record<string, string>>;
   readonly headers?: Readonly<Record<string, string>>;
@@ -285,6 +299,43 @@ export function createEngineClient(options: EngineClientOptions): EngineClient {
     async delete(key) {
       checkObjectKey(key);
       (await exchange({ operation: 'DELETE', method: 'DELETE', key })).resume();
+    },
+
+    async createMultipartUpload(key, uploadOptions = {}) {
+      checkObjectKey(key);
+      const headers: Record<string, string> = uploadOptions.contentType === undefined ? {} : { 'content-type': uploadOptions.contentType };
+      const res = await exchange({ operation: 'CREATE-UPLOAD', method: 'POST', key, query: { uploads: '' }, headers, body: Buffer.alloc(0) });
+      const uploadId = parseUploadId((await readBody(res, MAX_ERROR_BODY, false)).toString('utf8'));
+      if (uploadId === undefined) throw new EngineError('other', { operation: 'CREATE-UPLOAD', key }, 'answered without an upload id');
+      return uploadId;
+    },
+
+    async uploadPart(key, uploadId, partNumber, body) {
+      checkObjectKey(key);
+      const res = await exchange({ operation: 'UPLOAD-PART', method: 'PUT', key, query: { partNumber: String(partNumber), uploadId }, body });
+      res.resume();
+      return { partNumber, etag: String(res.headers.etag ?? '') };
+    },
+
+    async completeMultipartUpload(key, uploadId, parts) {
+      checkObjectKey(key);
+      const body = Buffer.from(completionBody(parts), 'utf8');
+      const res = await exchange({ operation: 'COMPLETE-UPLOAD', method: 'POST', key, query: { uploadId }, headers: { 'content-type': 'application/xml' }, body });
+      // S3 may answer 200 and still fail: the error then comes in the body.
+      const answer = (await readBody(res, MAX_ERROR_BODY, true)).toString('utf8');
+      const { code } = parseErrorBody(answer);
+      if (code !== undefined) {
+        throw new EngineError(toEngineErrorKind(500, code), { operation: 'COMPLETE-UPLOAD', key, status: res.statusCode ?? 200, engineCode: code });
+      }
+    },
+
+    async abortMultipartUpload(key, uploadId) {
+      checkObjectKey(key);
+      try {
+        (await exchange({ operation: 'ABORT-UPLOAD', method: 'DELETE', key, query: { uploadId } })).resume();
+      } catch (error) {
+        if (!(error instanceof EngineError && error.engineCode === 'NoSuchUpload')) throw error;
+      }
     },
 
     async createBucket() {

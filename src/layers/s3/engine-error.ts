@@ -15,7 +15,7 @@ export type EngineErrorKind = 'not-found' | 'not-readable' | 'unavailable' | 'sl
 
 /** What failed, for messages: the operation and, when there is one, the key. Never credentials or signed headers. */
 export interface EngineErrorDetails {
-  readonly operation: 'HEAD' | 'GET' | 'LIST' | 'PUT' | 'DELETE' | 'CREATE-BUCKET';
+  readonly operation: 'HEAD' | 'GET' | 'LIST' | 'PUT' | 'DELETE' | 'CREATE-BUCKET' | 'CREATE-UPLOAD' | 'UPLOAD-PART' | 'COMPLETE-UPLOAD' | 'ABORT-UPLOAD';
   readonly key?: string;
   /** The engine's HTTP status; absent when no answer came (connection failure). */
   readonly status?: number;

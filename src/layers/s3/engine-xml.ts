@@ -1,6 +1,6 @@
-// Reads the engine's XML answers (a ListObjectsV2 page, an error body) into plain values, with fast-xml-parser.
+// Reads the engine's XML answers (a ListObjectsV2 page, an error body, an upload id) into plain values and writes its few XML requests, with fast-xml-parser.
 
-import { XMLParser } from 'fast-xml-parser';
+import { XMLBuilder, XMLParser } from 'fast-xml-parser';
 import { decodeListedKey } from './object-key.js';
 
 /** One object of a listing, as the LIST answer carries it (no HEAD needed). */
@@ -106,4 +106,27 @@ export function parseErrorBody(xml: string): EngineErrorBody {
   } catch {
     return { code: undefined, message: undefined };
   }
+}
+
+/** The UploadId of an InitiateMultipartUploadResult, or undefined when the body is not one. */
+export function parseUploadId(xml: string): string | undefined {
+  try {
+    const result = record((parser.parse(xml) as Record<string, unknown>).InitiateMultipartUploadResult);
+    return text(result.UploadId) || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const builder = new XMLBuilder({ ignoreAttributes: false, suppressEmptyNode: false });
+
+/** The body of a CompleteMultipartUpload request: each part's number and ETag, in order. */
+export function completionBody(parts: ReadonlyArray<{ readonly partNumber: number; readonly etag: string }>): string {
+  const document = {
+    CompleteMultipartUpload: {
+      '@_xmlns': 'http://s3.amazonaws.com/doc/2006-03-01/',
+      Part: parts.map((part) => ({ PartNumber: part.partNumber, ETag: part.etag })),
+    },
+  };
+  return `<?xml version="1.0" encoding="UTF-8"?>${builder.build(document) as string}`;
 }
