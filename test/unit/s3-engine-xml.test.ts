@@ -1,7 +1,8 @@
 // Tests for reading the engine's XML: ListObjectsV2 pages (url-encoded keys, the next start-after) and error bodies.
 
 import { expect } from 'chai';
-import { parseErrorBody, parseListPage } from '../../src/layers/s3/engine-xml.js';
+import { XMLParser } from 'fast-xml-parser';
+import { completionBody, parseErrorBody, parseListPage, parseUploadId } from '../../src/layers/s3/engine-xml.js';
 
 const entry = (key: string, size = 7, etag = '&quot;90a48404642a633f9f2a0104658497b9&quot;') =>
   `<Contents><Key>${key}</Key><LastModified>2026-12-03T08:48:48.206Z</LastModified><ETag>${etag}</ETag><Size>${size}</Size><StorageClass>STANDARD</StorageClass></Contents>`;
@@ -72,4 +73,27 @@ describe('parseErrorBody', () => {
   for (const [what, xml, expected] of cases) {
     it(`${what} → ${JSON.stringify(expected)}`, () => expect(parseErrorBody(xml)).to.deep.equal(expected));
   }
+});
+
+describe('parseUploadId', () => {
+  const cases: Array<[string, string, string | undefined]> = [
+    ['an InitiateMultipartUploadResult', '<?xml version="1.0" encoding="UTF-8"?><InitiateMultipartUploadResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Bucket>b</Bucket><Key>k</Key><UploadId>2~QXMkoXx2MBKSjNGk-7</UploadId></InitiateMultipartUploadResult>', '2~QXMkoXx2MBKSjNGk-7'],
+    ['an upload id of digits stays a string', '<InitiateMultipartUploadResult><UploadId>0012</UploadId></InitiateMultipartUploadResult>', '0012'],
+    ['an error body', '<Error><Code>AccessDenied</Code></Error>', undefined],
+    ['no body', '', undefined],
+  ];
+  for (const [what, xml, expected] of cases) {
+    it(`${what} → ${String(expected)}`, () => expect(parseUploadId(xml)).to.equal(expected));
+  }
+});
+
+describe('completionBody', () => {
+  it('lists every part in order with its number and ETag, escaped, and parses back to the same', () => {
+    const parts = [{ partNumber: 1, etag: '"08b46181d7094b5ece88bb389c7499af"' }, { partNumber: 2, etag: '"a&b<c>"' }];
+    const xml = completionBody(parts);
+    expect(xml).to.match(/^<\?xml version="1.0" encoding="UTF-8"\?><CompleteMultipartUpload xmlns="http:\/\/s3.amazonaws.com\/doc\/2006-03-01\/">/);
+    expect(xml).to.not.include('a&b<c>');
+    const parsed = new XMLParser({ parseTagValue: false, isArray: (name) => name === 'Part' }).parse(xml) as { CompleteMultipartUpload: { Part: Array<{ PartNumber: string; ETag: string }> } };
+    expect(parsed.CompleteMultipartUpload.Part.map((part) => [Number(part.PartNumber), part.ETag])).to.deep.equal(parts.map((part) => [part.partNumber, part.etag]));
+  });
 });
