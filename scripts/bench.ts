@@ -379,17 +379,18 @@ function cpuTicks(pid: number): number {
 /**
  * Per-CPU ticks from /proc/stat: `busy` is every non-idle tick, `task` only
  * the user and system time of processes (not the interrupt and softirq time
- * that loopback traffic costs the sending core, which no process is charged).
+ * that loopback traffic costs the sending core, which no process is charged),
+ * `steal` the time the hypervisor gave to other machines.
  */
-function coreTicks(): Map<string, { busy: number; task: number; total: number }> {
-  const out = new Map<string, { busy: number; task: number; total: number }>();
+function coreTicks(): Map<string, { busy: number; task: number; steal: number; total: number }> {
+  const out = new Map<string, { busy: number; task: number; steal: number; total: number }>();
   for (const line of readFileSync('/proc/stat', 'utf8').split('\n')) {
     const match = /^cpu(\d+)\s+(.*)$/.exec(line);
     if (!match) continue;
     const n = match[2]!.split(/\s+/).map(Number);
     const total = n.slice(0, 8).reduce((a, b) => a + b, 0);
     const idle = (n[3] ?? 0) + (n[4] ?? 0);
-    out.set(match[1]!, { busy: total - idle, task: (n[0] ?? 0) + (n[1] ?? 0) + (n[2] ?? 0), total });
+    out.set(match[1]!, { busy: total - idle, task: (n[0] ?? 0) + (n[1] ?? 0) + (n[2] ?? 0), steal: n[7] ?? 0, total });
   }
   return out;
 }
@@ -1896,22 +1897,25 @@ function ownTicks(): number {
   return utime! + stime! + cutime! + cstime!;
 }
 
-/** The task ticks (user + system) of both cores. */
-function taskTicks(): { task: number; total: number } {
+/** The task ticks (user + system) and the steal of both cores. */
+function taskTicks(): { task: number; steal: number; total: number } {
   let task = 0;
+  let steal = 0;
   let total = 0;
   for (const [cpu, ticks] of coreTicks()) {
     if (cpu !== SERVER_CPU && cpu !== CLIENT_CPU) continue;
     task += ticks.task;
+    steal += ticks.steal;
     total += ticks.total;
   }
-  return { task, total };
+  return { task, steal, total };
 }
 
 /**
  * How much CPU processes other than the bench's used over a window, in % of
  * one core: the task time of both cores minus that of the engine's daemons,
- * filegate, this process and the clients it ran and reaped. The engine
+ * filegate, this process and the clients it ran and reaped, plus the time
+ * the hypervisor gave to other machines (steal). The engine
  * shares CPU 1 with the client, so other work on either core changes an
  * object-store figure; CpuWindow's check of CPU 0 alone would not see it.
  */
@@ -1926,7 +1930,7 @@ class OthersWindow {
   }
   end(): number {
     const cores1 = taskTicks();
-    const others = cores1.task - this.cores0.task - (this.ours() - this.ours0);
+    const others = cores1.task - this.cores0.task - (this.ours() - this.ours0) + (cores1.steal - this.cores0.steal);
     const perCore = (cores1.total - this.cores0.total) / 2;
     return perCore > 0 ? Math.max(0, Math.round((others / perCore) * 100)) : 0;
   }
