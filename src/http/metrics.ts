@@ -6,6 +6,7 @@ import type { Context } from 'koa';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ArchiveFormat } from '../archives/send-archive.js';
 import { ERROR_STATUS, type ErrorCode } from '../errors.js';
+import type { DeliveryOutcome } from '../transfer/delivery.js';
 import type { TransferRecord } from '../transfer/send-transfer.js';
 
 /** What became of one response, as the access line tells it. */
@@ -19,6 +20,10 @@ export interface ResponseFigures {
   readonly seconds: number;
   /** True when the response closed before its body was complete. */
   readonly aborted: boolean;
+  /** How a file response's body went; absent for other responses. */
+  readonly delivery?: DeliveryOutcome;
+  /** Body bytes handed to nginx or the object store to send, for a hand-off. */
+  readonly offloadedBytes?: number;
 }
 
 /** What became of one archive sent as a response. */
@@ -134,6 +139,18 @@ export function createMetrics(): Metrics {
     labelNames: ['format'],
     registers,
   });
+  const handOffs = new Counter({
+    name: 'filegate_offloaded_responses_total',
+    help: 'File responses whose body filegate handed off instead of sending it: to the object store (redirected) or to nginx (x-accel).',
+    labelNames: ['delivery'],
+    registers,
+  });
+  const handOffBytes = new Counter({
+    name: 'filegate_offloaded_body_bytes_total',
+    help: 'Body bytes of handed-off file responses, as planned (the object store or nginx sends them), by delivery.',
+    labelNames: ['delivery'],
+    registers,
+  });
   const packageBuilds = new Counter({
     name: 'filegate_package_builds_total',
     help: 'Package builds finished by this replica, by outcome.',
@@ -154,6 +171,10 @@ export function createMetrics(): Metrics {
     archiveSkipped.labels(format).inc(0);
   }
   for (const outcome of ['ready', 'failed'] satisfies PackageBuildOutcome[]) packageBuilds.labels(outcome).inc(0);
+  for (const delivery of ['redirected', 'x-accel'] satisfies DeliveryOutcome[]) {
+    handOffs.labels(delivery).inc(0);
+    handOffBytes.labels(delivery).inc(0);
+  }
   packagesHeld.labels('pending').set(0);
   packagesHeld.labels('running').set(0);
 
@@ -180,6 +201,10 @@ export function createMetrics(): Metrics {
       found.duration.observe(figures.seconds);
       if (figures.bytes > 0) found.bytes.inc(figures.bytes);
       if (figures.aborted) found.aborted.inc();
+      if (figures.delivery !== undefined && figures.delivery !== 'proxy') {
+        handOffs.labels(figures.delivery).inc();
+        handOffBytes.labels(figures.delivery).inc(figures.offloadedBytes ?? 0);
+      }
     },
     archiveSent(format, figures) {
       archives.labels(format, figures.completed ? 'completed' : 'aborted').inc();

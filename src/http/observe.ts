@@ -7,12 +7,13 @@ import { escapeControl, redactUrl, type Logger } from '../logger.js';
 import type { Principal } from '../auth/principal.js';
 import { countBodyBytes } from './body-bytes.js';
 import type { Metrics, ResponseFigures } from './metrics.js';
+import type { DeliveryRecord } from '../transfer/send-transfer.js';
 
 // An incoming id is kept when it is short and plain; anything else is replaced.
 const REQUEST_ID = /^[A-Za-z0-9._:@\/+=-]{1,128}$/;
 
 /** The state the access line is read from. */
-interface ObservedState {
+interface ObservedState extends DeliveryRecord {
   requestId: string;
   principal?: Principal;
   layer?: string;
@@ -106,6 +107,8 @@ function recordResponse(logger: Logger, metrics: Metrics, ctx: Context, started:
     bytes: ctx.method === 'HEAD' ? 0 : bodyBytes,
     seconds: elapsedNs / 1e9,
     aborted: !finished,
+    ...(state.delivery === undefined ? {} : { delivery: state.delivery }),
+    ...(state.offloadedBytes === undefined ? {} : { offloadedBytes: state.offloadedBytes }),
   };
   metrics.responseClosed(ctx, figures);
   const subject = state.principal?.subject;
@@ -120,6 +123,9 @@ function recordResponse(logger: Logger, metrics: Metrics, ctx: Context, started:
       durationMs: elapsedNs / 1e6,
       subject: subject == null ? null : escapeControl(subject),
       layer: state.layer ?? null,
+      // How a file response's body went: sent by filegate, or handed to the object store or nginx (which send `offloadedBytes`).
+      ...(figures.delivery === undefined ? {} : { delivery: figures.delivery }),
+      ...(figures.offloadedBytes === undefined ? {} : { offloadedBytes: figures.offloadedBytes }),
       ...(state.errorCode ? { code: state.errorCode } : {}),
       ...(figures.aborted ? { aborted: true } : {}),
     },

@@ -1,6 +1,7 @@
 // The small interface every storage driver implements; downloads, listings and archives use only this.
 
 import type { Readable, Writable } from 'node:stream';
+import type { DeliveryConfig } from '../config/schema.js';
 import type { EntryKind, FilePolicy } from '../files/file-policy.js';
 import type { LayerPath } from '../paths/layer-path.js';
 
@@ -28,6 +29,19 @@ export interface ByteRange {
 /** A piece of a response body: literal bytes (such as multipart part headers) or a range of the file. */
 export type BodyPiece = Buffer | ByteRange;
 
+/** Response headers a storage is asked to send with the bytes it serves itself (delivery "redirect"): filegate's decision. */
+export interface ResponseOverrides {
+  readonly contentType: string;
+  readonly contentDisposition: string;
+  readonly cacheControl: string;
+}
+
+/** A URL that serves a file's bytes without filegate, and the moment it stops working. */
+export interface SignedLocation {
+  readonly url: string;
+  readonly expiresAtMs: number;
+}
+
 /** A file opened for reading; the caller must `close()` it exactly once, whatever happens. */
 export interface OpenFile {
   /** The path as requested. */
@@ -49,6 +63,13 @@ export interface OpenFile {
   writeTo(pieces: readonly BodyPiece[], out: Writable, onWrite?: (bytes: number) => void): Promise<number>;
   /** Reads `pieces` whole into one buffer: for small bodies only, the caller bounds the size. */
   read(pieces: readonly BodyPiece[]): Promise<Buffer>;
+  /**
+   * A short-lived URL from which the storage itself serves this file's bytes
+   * with `overrides` as headers, valid at least half `ttlMs` after `nowMs`
+   * (delivery "redirect"). Absent where the storage has no such URLs (a
+   * local folder). Computed, not fetched: nothing is asked of the storage.
+   */
+  signedLocation?(overrides: ResponseOverrides, ttlMs: number, nowMs: number): SignedLocation;
   /** Releases the descriptor; later calls do nothing. */
   close(): void;
 }
@@ -119,6 +140,8 @@ export type OpenWants = 'file' | 'folder' | 'any';
 export interface Layer {
   readonly name: string;
   readonly policy: FilePolicy;
+  /** Who sends a checked file's body (SPEC, Delivery); absent means filegate itself ("proxy"). */
+  readonly delivery?: DeliveryConfig;
   /**
    * Opens `target` for reading after the confinement, hidden and symlink
    * rules, and returns it with its fstat. Raises FSTYPE_UNAVAILABLE,

@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
-import type { OsLayerConfig } from '../config/schema.js';
+import type { DeliveryConfig, OsLayerConfig } from '../config/schema.js';
 import { FilegateError, fail } from '../errors.js';
 import { checkIsFile, checkIsFolder, type EntryKind, type FilePolicy } from '../files/file-policy.js';
 import { checkHidden, checkNoDotSegments, checkResolvedPath, type ResolvedPolicy } from '../paths/confinement.js';
@@ -55,6 +55,7 @@ export class OsLayer implements Layer {
   private rootReal: string | null = null;
   /** An open is a few system calls: archives open each file when its turn comes. */
   readonly openAhead = 0;
+  readonly delivery: DeliveryConfig;
 
   constructor(name: string, config: OsLayerConfig, options: { readSize: number; pool: BufferPool }) {
     this.name = name;
@@ -63,6 +64,7 @@ export class OsLayer implements Layer {
     this.readSize = options.readSize;
     this.pool = options.pool;
     this.io = config.io === 'threads' ? threadPoolIo : inlineIo;
+    this.delivery = config.delivery;
     this.policy = {
       owner: `layer "${name}"`,
       maxFileSize: config.maxFileSize,

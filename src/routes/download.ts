@@ -11,8 +11,9 @@ import { parseQueryWith, readQuery } from '../http/query.js';
 import { resolveLayer, type Layers } from '../layers/create-layers.js';
 import type { Layer } from '../layers/layer.js';
 import { parseLayerPath, type LayerPath } from '../paths/layer-path.js';
+import { planDelivery } from '../transfer/delivery.js';
 import { planTransfer, type TransferOptions } from '../transfer/plan-transfer.js';
-import { sendTransfer, toTransferRequest } from '../transfer/send-transfer.js';
+import { sendHandOff, sendTransfer, toDeliveryRequest, toTransferRequest } from '../transfer/send-transfer.js';
 
 export const downloadQuerySchema = z.object({
   filepath: z.string(),
@@ -43,7 +44,9 @@ export function createDownloadRoute(layers: Layers, options: TransferOptions): M
 /**
  * Serves one file as downloads do, for the download route and route
  * aliases alike: authorize, open with every check, plan (preconditions,
- * ranges, headers), send.
+ * ranges, headers), then send the body, or hand it to the layer's delivery
+ * (a redirect to the object store, X-Accel-Redirect to nginx) when that
+ * sends exactly what was planned.
  */
 export async function serveFile(ctx: Context, target: FileToServe, options: TransferOptions): Promise<void> {
   const { layer, filepath } = target;
@@ -53,7 +56,9 @@ export async function serveFile(ctx: Context, target: FileToServe, options: Tran
   try {
     const filename = target.filename ?? filepath.segments.at(-1) ?? '';
     const plan = planTransfer(toTransferRequest(ctx, target.disposition), { stat: file.stat, filename, mediaType: mediaTypeOf(filename) }, options);
-    await sendTransfer(ctx, plan, file);
+    const handOff = planDelivery(toDeliveryRequest(ctx), plan, file, layer.delivery, Date.now());
+    if (handOff === null) await sendTransfer(ctx, plan, file);
+    else sendHandOff(ctx, handOff, file);
   } catch (error) {
     file.close();
     throw error;

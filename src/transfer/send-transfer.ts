@@ -1,9 +1,10 @@
-// Writes a transfer plan to the response: small bodies in one write, large ones pumped from the open file with back-pressure.
+// Writes a transfer plan to the response: small bodies in one write, large ones pumped from the open file with back-pressure; or a hand-off that leaves the body to nginx or the object store.
 
 import { randomBytes } from 'node:crypto';
 import type { Context } from 'koa';
 import type { OpenFile } from '../layers/layer.js';
 import type { DispositionType } from './content-disposition.js';
+import { DELIVERY_HEADER, type DeliveryOutcome, type DeliveryRequest, type HandOff } from './delivery.js';
 import { bodyLength, type TransferPlan, type TransferRequest } from './plan-transfer.js';
 
 /** What the access log reads once the response has closed. */
@@ -25,6 +26,18 @@ export function toTransferRequest(ctx: Context, disposition: DispositionType): T
     ifUnmodifiedSince: header('if-unmodified-since'),
     ifRange: header('if-range'),
   };
+}
+
+/** The parts of a request that bear on handing its body off (see `planDelivery`). */
+export function toDeliveryRequest(ctx: Context): DeliveryRequest {
+  return { ...toTransferRequest(ctx, 'attachment'), proxyAsked: ctx.get(DELIVERY_HEADER).trim().toLowerCase() === 'proxy' };
+}
+
+/** What the access line and the metrics read of how a file response's body went. */
+export interface DeliveryRecord {
+  delivery?: DeliveryOutcome;
+  /** Body bytes another side was left to send (a hand-off's planned length). */
+  offloadedBytes?: number;
 }
 
 /** A fresh multipart boundary: 24 random hex digits, which no file part can be expected to contain. */
@@ -57,6 +70,7 @@ export async function sendTransfer(ctx: Context, plan: TransferPlan, file: OpenF
   ctx.status = plan.status;
   ctx.set(plan.headers);
   ctx.respond = false;
+  (ctx.state as DeliveryRecord).delivery = 'proxy';
   if (small !== null) {
     (ctx.state as { transfer?: TransferRecord }).transfer = { bytesRead: () => small.length };
     res.end(small);
@@ -80,4 +94,20 @@ export async function sendTransfer(ctx: Context, plan: TransferPlan, file: OpenF
       if (!res.destroyed) res.destroy();
     },
   ).finally(() => file.close());
+}
+
+/**
+ * Writes a hand-off (a 302 to the object store, or an X-Accel-Redirect
+ * answer to nginx) with no body, and closes `file` at once: the other side
+ * opens the bytes itself.
+ */
+export function sendHandOff(ctx: Context, handOff: HandOff, file: OpenFile): void {
+  file.close();
+  ctx.status = handOff.status;
+  ctx.set(handOff.headers);
+  ctx.respond = false;
+  const record = ctx.state as DeliveryRecord;
+  record.delivery = handOff.outcome;
+  record.offloadedBytes = handOff.bodyBytes;
+  ctx.res.end();
 }

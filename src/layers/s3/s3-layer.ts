@@ -1,20 +1,21 @@
 // The "s3" driver: a layer on a key prefix of an S3-compatible bucket, every read pinned to the version the checks saw.
 
 import { Readable, type Writable } from 'node:stream';
-import type { S3LayerConfig } from '../../config/schema.js';
+import type { DeliveryConfig, S3LayerConfig } from '../../config/schema.js';
 import { fail, FilegateError } from '../../errors.js';
 import { checkIsFolder } from '../../files/file-policy.js';
 import type { FilePolicy } from '../../files/file-policy.js';
 import { checkHidden, checkNoDotSegments, type HiddenMode } from '../../paths/confinement.js';
 import { isHiddenPath, quotePath, type LayerPath } from '../../paths/layer-path.js';
 import { EventLoopPacer, sortInTurns } from '../../event-loop-pacer.js';
-import type { BodyPiece, FileStat, FolderEntry, FolderNames, Layer, OpenFile, OpenFolder, OpenWants } from '../layer.js';
+import type { BodyPiece, FileStat, FolderEntry, FolderNames, Layer, OpenFile, OpenFolder, OpenWants, ResponseOverrides, SignedLocation } from '../layer.js';
 import { createEngineClient, type EngineClient, type GetResult } from './engine-client.js';
 import { isEngineError } from './engine-error.js';
 import { toLayerError } from './engine-failure.js';
 import type { ObjectSummary } from './engine-xml.js';
 import { toObjectKey } from './object-key.js';
 import { planObjectReads, type ReadStep } from './object-reads.js';
+import { presignGet, type PresignTarget } from './presign.js';
 
 /**
  * Bytes fetched with the checks of a download, in the same GET: a small
@@ -36,13 +37,17 @@ const OPEN_AHEAD = 8;
 interface ObjectSource {
   readonly client: EngineClient;
   readonly layer: string;
+  /** The bucket and keys a presigned URL of the layer names (delivery "redirect"). */
+  readonly presign: PresignTarget;
 }
 
 export class S3Layer implements Layer {
   readonly name: string;
   readonly policy: FilePolicy;
   readonly openAhead = OPEN_AHEAD;
+  readonly delivery: DeliveryConfig;
   private readonly prefix: string;
+  private readonly presign: PresignTarget;
   private readonly hidden: HiddenMode;
   private readonly client: EngineClient;
 
@@ -50,6 +55,8 @@ export class S3Layer implements Layer {
     this.name = name;
     this.prefix = config.prefix;
     this.hidden = config.hidden;
+    this.delivery = config.delivery;
+    this.presign = { endpoint: config.endpoint, region: config.region, bucket: config.bucket, forcePathStyle: config.forcePathStyle, credentials: config.credentials };
     this.client = client ?? createEngineClient({
       endpoint: config.endpoint,
       region: config.region,
@@ -129,7 +136,7 @@ export class S3Layer implements Layer {
   }
 
   private source(): ObjectSource {
-    return { client: this.client, layer: this.name };
+    return { client: this.client, layer: this.name, presign: this.presign };
   }
 
   /** The object key of `target`, after the checks that need no request: dot segments, hidden names, the key's length. */
@@ -267,6 +274,10 @@ class S3OpenFile implements OpenFile {
     const chunks: Buffer[] = [];
     for await (const chunk of this.chunks(pieces)) chunks.push(chunk);
     return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+  }
+
+  signedLocation(overrides: ResponseOverrides, ttlMs: number, nowMs: number): SignedLocation {
+    return presignGet(this.source.presign, this.key, overrides, ttlMs, nowMs);
   }
 
   close(): void {
