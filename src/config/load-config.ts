@@ -66,7 +66,7 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
     try {
       const parsed: unknown = JSON.parse(readFileSync(file, 'utf8'));
       if (!isObject(parsed)) throw new Error('the top level must be an object');
-      merged = mergeDeep(merged, parsed);
+      merged = mergeDeep(withoutReplacedLayers(merged, parsed), parsed);
       sources.push(file);
     } catch (error) {
       problems.push(`${path.relative(cwd, file) || file}: not valid JSON (${(error as Error).message})`);
@@ -181,6 +181,23 @@ function isObject(value: unknown): value is Json {
 }
 
 /** Objects merge key by key; arrays and scalars replace. */
+/**
+ * `base` without the layers `over` gives another driver: a layer that
+ * changes driver (the default `OsFs` folder becoming a bucket) replaces the
+ * earlier one whole, since the keys of one driver mean nothing to another
+ * (an s3 layer refuses `root` and `symlinks` by name). A layer without
+ * `driver` is a folder, as in the schema.
+ */
+function withoutReplacedLayers(base: Json, over: Json): Json {
+  if (!isObject(base.layers) || !isObject(over.layers)) return base;
+  const layers: Json = { ...base.layers };
+  const driverOf = (layer: unknown) => (isObject(layer) && typeof layer.driver === 'string' ? layer.driver : 'os');
+  for (const [name, layer] of Object.entries(over.layers)) {
+    if (name in layers && isObject(layer) && driverOf(layer) !== driverOf(layers[name])) delete layers[name];
+  }
+  return { ...base, layers };
+}
+
 function mergeDeep(base: Json, over: Json): Json {
   const out: Json = { ...base };
   for (const [key, value] of Object.entries(over)) {

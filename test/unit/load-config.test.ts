@@ -322,6 +322,23 @@ describe('loadConfig', () => {
       expect(config.layers.outputs!.delivery).to.deep.equal({ mode: 'redirect', minSize: 1024 ** 2, ttl: 300_000 });
     });
 
+    it('an s3 layer named OsFs in FILEGATE_CONFIG replaces the default folder layer of that name, keys and all', () => {
+      const cwd = freshCwd();
+      writeJson(cwd, 'config/default.json', { layers: { OsFs: { driver: 'os', root: './data', symlinks: 'within-root', io: 'inline', maxFileSize: '50MB' } } });
+      writeJson(cwd, 'bucket.json', { layers: { OsFs: S3_LAYER } });
+      const { config } = loadConfig({ env: { FILEGATE_JWT_SECRET: SECRET, FILEGATE_CONFIG: 'bucket.json' }, cwd });
+      expect(config.layers.OsFs).to.deep.include({ driver: 's3', bucket: 'results', maxFileSize: 50 * 1024 ** 2 });
+      expect(config.layers.OsFs).to.not.have.property('root');
+    });
+
+    it('a later file without driver still merges into a folder layer key by key', () => {
+      const cwd = freshCwd();
+      writeJson(cwd, 'config/default.json', { layers: { OsFs: { driver: 'os', root: './data', allowEmpty: true } } });
+      writeJson(cwd, 'more.json', { layers: { OsFs: { maxFileSize: '1MB' } } });
+      const { config } = loadConfig({ env: { FILEGATE_JWT_SECRET: SECRET, FILEGATE_CONFIG: 'more.json' }, cwd });
+      expect(config.layers.OsFs).to.deep.include({ driver: 'os', allowEmpty: true, maxFileSize: 1024 ** 2 });
+    });
+
     it('never shows a credential in a problem line', () => {
       const cwd = freshCwd();
       writeJson(cwd, 'config/default.json', { layers: { OsFs: { ...S3_LAYER, symlinks: 'deny', bucket: '??' } } });
