@@ -20,6 +20,11 @@ import { PackageService } from './packages/package-service.js';
 import { FolderPackageStore, type PackageStore } from './packages/package-store.js';
 import { ObjectPackageStore } from './packages/object-package-store.js';
 import { createArchiveRoute } from './routes/archive.js';
+import { createAccessRoute } from './routes/access.js';
+import { mountBrowsePage } from './routes/browse.js';
+import { createSignArchiveRoute } from './routes/sign-archive.js';
+import { createSignBatchRoute } from './routes/sign-batch.js';
+import { createAuthenticateArchiveLink } from './auth/authenticate-archive-link.js';
 import { createPackageDownloadRoute, createPackageRoute, createPackageStatusRoute, createPackageUrlSigner } from './routes/packages.js';
 import { newBoundary } from './transfer/send-transfer.js';
 import { createDownloadRoute } from './routes/download.js';
@@ -107,13 +112,20 @@ export async function createApp(config: Config, { logger }: AppDependencies): Pr
   router.get('/openapi.json', createOpenApiRoute(createOpenApiDocument(config)));
   router.get('/api/download', authenticateDownload, ...transfer, createDownloadRoute(layers, transferOptions));
   const archive = createArchiveRoute(layers, config, logger);
-  router.get('/api/archive', authenticate, ...transfer, archive);
+  // A signed archive link (POST /api/sign/archive) reaches GET /api/archive without a token.
+  router.get('/api/archive', createAuthenticateArchiveLink(verify, authOptions, signer), ...transfer, archive);
   router.post('/api/archive', authenticate, ...transfer, archive);
   router.post('/api/packages', authenticate, ...limited, createPackageRoute(layers, packages));
   const signPackageUrl = createPackageUrlSigner(signer, baseUrlOf);
   router.get('/api/packages/:id', authenticate, ...limited, createPackageStatusRoute(packages, signPackageUrl));
   router.get('/api/packages/:id/download', authenticatePackageDownload, ...transfer, createPackageDownloadRoute(packages, packageFiles, transferOptions));
   router.post('/api/sign', authenticate, ...limited, createSignRoute(layers, signer, baseUrlOf));
+  router.post('/api/sign/batch', authenticate, ...limited, createSignBatchRoute(layers, signer, baseUrlOf));
+  // It walks the selection as the archive will: a transfer slot, as the archive takes.
+  router.post('/api/sign/archive', authenticate, ...transfer, createSignArchiveRoute(layers, signer, baseUrlOf, config));
+  router.get('/api/access', authenticate, ...limited, createAccessRoute(layers));
+  // The browse page (GET /, its assets and the favicon), unless an API-only deployment turns it off.
+  if (config.ui.enabled) mountBrowsePage(router);
   // One set of listing options for the route and the aliases: the cursor key may be random per process.
   const listing = createListingOptions(config);
   router.get('/api/list', authenticate, ...listed, createListRoute(layers, listing));

@@ -249,6 +249,12 @@ export const configSchema = z
       })
       .prefault({}),
     routes: z.array(routeAliasSchema).default([]),
+    // The browse page at GET / (src/routes/browse.ts); an API-only deployment turns it off.
+    ui: z
+      .strictObject({
+        enabled: z.boolean().default(true),
+      })
+      .prefault({}),
     log: z
       .strictObject({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

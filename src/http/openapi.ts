@@ -12,7 +12,11 @@ import type { PackageStatus } from '../packages/package-store.js';
 import { archiveBodySchema, archiveQuerySchema } from '../routes/archive.js';
 import { downloadQuerySchema } from '../routes/download.js';
 import { DEFAULT_LIMIT, listQuerySchema, listResponseSchema, listTypeSchema, MAX_LIMIT } from '../routes/list.js';
+import { accessResponseSchema } from '../routes/access.js';
+import { ASSET_CACHE_CONTROL, FAVICON_CACHE_CONTROL, PAGE_CACHE_CONTROL, PAGE_POLICY } from '../routes/browse.js';
 import { signBodySchema, signResponseSchema } from '../routes/sign.js';
+import { MAX_ARCHIVE_LINK_BYTES, signArchiveBodySchema, signArchiveResponseSchema } from '../routes/sign-archive.js';
+import { MAX_BATCH_FILES, signBatchBodySchema, signBatchResponseSchema } from '../routes/sign-batch.js';
 import { SIGNATURE_PARAMETERS } from '../signing/url-signer.js';
 import { CONTENT_SECURITY_POLICIES } from '../transfer/content-security-policy.js';
 
@@ -232,7 +236,7 @@ interface OperationSpec {
   readonly operationId: string;
   readonly summary: string;
   readonly description?: string;
-  readonly tag: 'files' | 'archives' | 'packages' | 'operations';
+  readonly tag: 'files' | 'archives' | 'packages' | 'operations' | 'browse';
   /** The scopes a token needs, or null when the endpoint is public. */
   readonly scopes: readonly Scope[] | null;
   /** Also served without a token to a request with a valid signature (`expires`, `kid`, `sig`). */
@@ -370,9 +374,12 @@ export function createOpenApiDocument(config: Config): object {
   const archiveGet: OperationSpec = {
     operationId: 'getArchive',
     summary: 'Archive files and folders (query)',
-    description: archiveDescription,
+    description:
+      `${archiveDescription} A signed archive link (from POST /api/sign/archive) carries \`expires\`, \`kid\` and \`sig\` instead of a token, ` +
+      'and archives exactly the paths, layer, format and name it was signed with.',
     tag: 'archives',
     scopes: ['files:archive'],
+    signed: true,
     parameters: [
       {
         name: 'path',
@@ -388,6 +395,7 @@ export function createOpenApiDocument(config: Config): object {
         format: 'The archive format.',
         name: 'The saved filename; the format\'s extension is added unless present. Default: the one path asked for, else "archive".',
       }),
+      ...SIGNATURE_QUERY_PARAMETERS,
     ],
     responses: { 200: archiveResponse },
     errors: archiveErrors,
@@ -464,6 +472,90 @@ export function createOpenApiDocument(config: Config): object {
     ],
   };
 
+  const signBatch: OperationSpec = {
+    operationId: 'postSignBatch',
+    summary: 'Presign download URLs for many files',
+    description:
+      `Up to ${MAX_BATCH_FILES} files of one layer in one request, each checked exactly as POST /api/sign checks one, with the same options for all. ` +
+      'Each file gets its own outcome, in the order asked: its URLs, or the error POST /api/sign would have answered for it (`error`, `code`: a bad path, ' +
+      'outside the token\'s paths, absent, refused by the layer\'s rules). The request fails as a whole only for what concerns it as a whole: the body, ' +
+      'the layer, a token without files:sign or files:read or not granted the layer, and a failure of the service (5xx).',
+    tag: 'files',
+    scopes: ['files:sign', 'files:read'],
+    requestBody: { required: true, content: jsonContent(ref('schemas', 'SignBatchRequest')) },
+    responses: { 200: { description: 'One outcome per file.', headers: headers('Cache-Control'), content: jsonContent(ref('schemas', 'SignBatchResponse')) } },
+    errors: ['BAD_REQUEST', 'UNKNOWN_FSTYPE', 'FORBIDDEN', 'UNAVAILABLE'],
+  };
+
+  const signArchive: OperationSpec = {
+    operationId: 'postSignArchive',
+    summary: 'Presign an archive link for a selection',
+    description:
+      'A GET /api/archive URL for these paths of one layer that works without a token until `expiry` (Unix seconds), so a plain link (a browser\'s download) ' +
+      'starts the archive. The lifetime is as POST /api/sign\'s. The token must be able to archive every path itself; the selection is walked now as the ' +
+      'archive will walk it, so a path absent or refused and the entry and byte limits are answered here, not by the link. The link archives exactly ' +
+      `this selection (every path, the layer, format and name are signed), is good for GET only, and may be at most ${MAX_ARCHIVE_LINK_BYTES} bytes ` +
+      '(path and query): a longer selection is 400, archive the folder holding it, or POST /api/packages.',
+    tag: 'archives',
+    scopes: ['files:sign', 'files:archive'],
+    requestBody: { required: true, content: jsonContent(ref('schemas', 'SignArchiveRequest')) },
+    responses: { 200: { description: 'The signed archive link.', headers: headers('Cache-Control'), content: jsonContent(ref('schemas', 'SignArchiveResponse')) } },
+    errors: archiveErrors,
+  };
+
+  const access: OperationSpec = {
+    operationId: 'getAccess',
+    summary: 'What this token may do',
+    description:
+      'The token\'s own grants (subject, scopes, paths, expiry) and the layers it may name as `fstype`: a front end\'s first question. ' +
+      'Layers outside the token\'s `fstypes` are left out.',
+    tag: 'files',
+    scopes: ['files:list'],
+    responses: { 200: { description: 'The token\'s access.', headers: headers('Cache-Control'), content: jsonContent(ref('schemas', 'Access')) } },
+    errors: ['FORBIDDEN'],
+  };
+
+  const pageHeaders: Record<string, Json> = { 'Content-Security-Policy': { description: 'The page\'s own policy: everything from this origin only.', schema: { type: 'string', const: PAGE_POLICY } } };
+  const browsePage: OperationSpec = {
+    operationId: 'getBrowsePage',
+    summary: 'The browse page',
+    description:
+      'A file browser for people, built on this API (GET /api/access, /api/list, POST /api/sign, /api/sign/batch and /api/sign/archive): paste a token or ' +
+      'open `/#token=…`. Its script and styles are fingerprinted files under /assets/. Served while ui.enabled; 404 NOT_FOUND when the page was not built.',
+    tag: 'browse',
+    scopes: null,
+    responses: {
+      200: { description: `The page. Cache-Control \`${PAGE_CACHE_CONTROL}\` (revalidated with its ETag).`, headers: { ...headers('ETag', 'Cache-Control'), ...pageHeaders }, content: { 'text/html': { schema: { type: 'string' } } } },
+      304: { description: 'Not modified.', headers: headers('ETag', 'Cache-Control') },
+    },
+    errors: ['NOT_FOUND'],
+  };
+  const browseAsset: OperationSpec = {
+    operationId: 'getBrowseAsset',
+    summary: 'A file of the browse page',
+    description: `A script, style sheet or icon of the page, named after its content's hash. Cache-Control \`${ASSET_CACHE_CONTROL}\`; br or gzip when accepted.`,
+    tag: 'browse',
+    scopes: null,
+    parameters: [{ name: 'name', in: 'path', required: true, description: 'The file\'s name, as the page links it.', schema: { type: 'string' } }],
+    responses: {
+      200: { description: 'The file.', headers: headers('ETag', 'Cache-Control'), content: { 'text/javascript': {}, 'text/css': {}, 'image/svg+xml': {} } },
+      304: { description: 'Not modified.', headers: headers('ETag', 'Cache-Control') },
+    },
+    errors: ['NOT_FOUND'],
+  };
+  const favicon: OperationSpec = {
+    operationId: 'getFavicon',
+    summary: 'The favicon',
+    description: `The icon browsers ask for on every page and file they open. Cache-Control \`${FAVICON_CACHE_CONTROL}\`.`,
+    tag: 'browse',
+    scopes: null,
+    responses: {
+      200: { description: 'The icon.', headers: headers('ETag', 'Cache-Control'), content: { 'image/x-icon': {} } },
+      304: { description: 'Not modified.', headers: headers('ETag', 'Cache-Control') },
+    },
+    errors: ['NOT_FOUND'],
+  };
+
   const healthz: OperationSpec = {
     operationId: 'getHealthz',
     summary: 'Liveness',
@@ -522,6 +614,7 @@ export function createOpenApiDocument(config: Config): object {
       { name: 'archives', description: 'Streamed ZIP and tar.gz archives.' },
       { name: 'packages', description: 'Archives built in the background.' },
       { name: 'operations', description: 'Probes, metrics and this document; no token needed.' },
+      ...(config.ui.enabled ? [{ name: 'browse', description: 'The browse page for people (ui.enabled); no token needed to load it.' }] : []),
     ],
     paths: {
       '/api/download': getAndHead(download, allowQueryToken),
@@ -531,6 +624,12 @@ export function createOpenApiDocument(config: Config): object {
       '/api/packages/{id}': getAndHead(packageStatus, allowQueryToken),
       '/api/packages/{id}/download': getAndHead(packageDownload, allowQueryToken),
       '/api/sign': { post: toOperation(sign, 'post', allowQueryToken) },
+      '/api/sign/batch': { post: toOperation(signBatch, 'post', allowQueryToken) },
+      '/api/sign/archive': { post: toOperation(signArchive, 'post', allowQueryToken) },
+      '/api/access': getAndHead(access, allowQueryToken),
+      ...(config.ui.enabled
+        ? { '/': getAndHead(browsePage, allowQueryToken), '/assets/{name}': getAndHead(browseAsset, allowQueryToken), '/favicon.ico': getAndHead(favicon, allowQueryToken) }
+        : {}),
       '/healthz': getAndHead(healthz, allowQueryToken),
       '/readyz': getAndHead(readyz, allowQueryToken),
       // With a port of its own (metrics.port), /metrics is not served here.
@@ -545,6 +644,11 @@ export function createOpenApiDocument(config: Config): object {
         PackageView: PACKAGE_VIEW_SCHEMA,
         SignRequest: toOpenApiSchema(signBodySchema),
         SignResponse: toOpenApiSchema(signResponseSchema, 'output'),
+        SignBatchRequest: toOpenApiSchema(signBatchBodySchema),
+        SignBatchResponse: toOpenApiSchema(signBatchResponseSchema, 'output'),
+        SignArchiveRequest: toOpenApiSchema(signArchiveBodySchema),
+        SignArchiveResponse: toOpenApiSchema(signArchiveResponseSchema, 'output'),
+        Access: toOpenApiSchema(accessResponseSchema, 'output'),
         Listing: toOpenApiSchema(listResponseSchema, 'output'),
       },
       parameters: { ...TRANSFER_HEADER_PARAMETERS, RequestId: REQUEST_ID_PARAMETER },

@@ -14,11 +14,20 @@ import type { Layer } from '../layers/layer.js';
 import { parseLayerPath, toLayerPathText, type LayerPath } from '../paths/layer-path.js';
 import { signDownload, type UrlSigner } from '../signing/url-signer.js';
 
+/** How long a signed URL should last: seconds, or a duration like "15m" (cut to `signing.maxTtl`). */
+export const expiresInSchema = z.union([z.number().int().positive(), z.string().regex(/^\d+(s|m|h|d)$/, 'seconds, or a duration like "15m"')]);
+
+/** `expires_in` in milliseconds; undefined when it was not given (`signing.defaultTtl` then applies). */
+export function toRequestedMs(expiresIn: z.output<typeof expiresInSchema> | undefined): number | undefined {
+  if (expiresIn === undefined) return undefined;
+  return typeof expiresIn === 'number' ? expiresIn * 1000 : parseDuration(expiresIn)!;
+}
+
 /** The body of POST /api/sign. `expires_in` is seconds, or a duration like "15m". */
 export const signBodySchema = z.strictObject({
   filepath: z.string(),
   fstype: z.string().min(1).optional(),
-  expires_in: z.union([z.number().int().positive(), z.string().regex(/^\d+(s|m|h|d)$/, 'seconds, or a duration like "15m"')]).optional(),
+  expires_in: expiresInSchema.optional(),
   disposition: z.enum(['attachment', 'inline']).optional(),
 });
 
@@ -38,8 +47,7 @@ export function createSignRoute(layers: Layers, signer: UrlSigner, baseUrlOf: Ba
     const input = parseWithSchema(signBodySchema, await readJsonBody(ctx), 'field');
     const filepath = parseLayerPath(input.filepath, 'filepath');
     const layer = resolveLayer(layers, input.fstype);
-    const requestedMs = typeof input.expires_in === 'number' ? input.expires_in * 1000 : input.expires_in === undefined ? undefined : parseDuration(input.expires_in)!;
-    ctx.body = await presignFile(ctx, signer, baseUrlOf, { layer, filepath, disposition: input.disposition, requestedMs });
+    ctx.body = await presignFile(ctx, signer, baseUrlOf, { layer, filepath, disposition: input.disposition, requestedMs: toRequestedMs(input.expires_in) });
   };
 }
 

@@ -12,6 +12,7 @@ export const SIGNATURE_PARAMETERS = ['expires', 'kid', 'sig'] as const;
 const SIGNATURE = /^[A-Za-z0-9_-]{43}$/;
 const EXPIRES = /^\d{1,12}$/;
 const DOWNLOAD_PATH = '/api/download';
+const ARCHIVE_PATH = '/api/archive';
 
 /** What a verified signature grants: one method on one path, with these parameters. */
 export interface SignedGrant {
@@ -158,4 +159,25 @@ export function signDownload(signer: UrlSigner, file: SignedDownload, expires: n
 /** Signs a package's download for GET, on behalf of its owner (`sub`), until `expires`: a path and query to put after a base URL. */
 export function signPackageDownload(signer: UrlSigner, id: string, owner: string, expires: number): string {
   return signer.sign('GET', `/api/packages/${id}/download`, [['sub', owner]], expires).url;
+}
+
+/** The selection a signed archive URL grants: paths of one layer, archived as GET /api/archive would. */
+export interface SignedArchive {
+  readonly fstype: string;
+  /** Each path as `path` takes it, relative to the layer root. */
+  readonly paths: readonly string[];
+  readonly format: 'zip' | 'tar.gz';
+  /** The saved name asked for, if any (else the archive route's own default). */
+  readonly name?: string | undefined;
+}
+
+/**
+ * Signs GET /api/archive of `selection` until `expires`: a path and query to
+ * put after a base URL. Every `path`, the layer, the format and the name are
+ * signed parameters, so the URL archives that selection and nothing else.
+ */
+export function signArchiveDownload(signer: UrlSigner, selection: SignedArchive, expires: number): string {
+  const params: Array<[string, string]> = [...selection.paths.map((each): [string, string] => ['path', each]), ['fstype', selection.fstype], ['format', selection.format]];
+  if (selection.name !== undefined) params.push(['name', selection.name]);
+  return signer.sign('GET', ARCHIVE_PATH, params, expires).url;
 }

@@ -18,7 +18,10 @@ import { archiveBodySchema, archiveQuerySchema } from '../../src/routes/archive.
 import { downloadQuerySchema } from '../../src/routes/download.js';
 import { listQuerySchema, listResponseSchema, listTypeSchema } from '../../src/routes/list.js';
 import { toPackageView } from '../../src/routes/packages.js';
+import { accessResponseSchema } from '../../src/routes/access.js';
 import { signBodySchema, signResponseSchema } from '../../src/routes/sign.js';
+import { signArchiveBodySchema, signArchiveResponseSchema } from '../../src/routes/sign-archive.js';
+import { MAX_BATCH_FILES, signBatchBodySchema, signBatchResponseSchema } from '../../src/routes/sign-batch.js';
 import { SIGNATURE_PARAMETERS } from '../../src/signing/url-signer.js';
 import { tempDir, type TempDir } from '../helpers/fixtures.js';
 import { startTestServer, TEST_SECRET, type TestServer } from '../helpers/server.js';
@@ -233,6 +236,12 @@ describe('createOpenApiDocument', () => {
       ['get', '/api/packages/{id}'], ['head', '/api/packages/{id}'],
       ['get', '/api/packages/{id}/download'], ['head', '/api/packages/{id}/download'],
       ['post', '/api/sign'],
+      ['post', '/api/sign/batch'],
+      ['post', '/api/sign/archive'],
+      ['get', '/api/access'], ['head', '/api/access'],
+      ['get', '/'], ['head', '/'],
+      ['get', '/assets/{name}'], ['head', '/assets/{name}'],
+      ['get', '/favicon.ico'], ['head', '/favicon.ico'],
       ['get', '/healthz'], ['head', '/healthz'],
       ['get', '/readyz'], ['head', '/readyz'],
       ['get', '/metrics'], ['head', '/metrics'],
@@ -242,6 +251,12 @@ describe('createOpenApiDocument', () => {
     it('lists exactly the endpoints of the SPEC\'s table that filegate serves, and no others', () => {
       const listed = operationsOf(document).map(({ path: route, method }) => `${method.toUpperCase()} ${route}`).sort();
       expect(listed).to.deep.equal(endpoints.map(([method, route]) => `${method.toUpperCase()} ${route}`).sort());
+    });
+
+    it('leaves the browse page\'s paths out when ui.enabled is false', () => {
+      const apiOnly = createOpenApiDocument(configSchema.parse({ layers: { OsFs: { root: root.dir } }, ui: { enabled: false } })) as OpenApiDocument;
+      for (const route of ['/', '/assets/{name}', '/favicon.ico']) expect(apiOnly.paths, route).to.not.have.property(route);
+      expect(apiOnly.paths).to.have.property('/api/access');
     });
 
     it('leaves /metrics out when metrics.port serves it on a port of its own', () => {
@@ -369,9 +384,9 @@ describe('createOpenApiDocument', () => {
       expect(names).to.include.members(['Range', 'If-Range', 'If-Match', 'If-None-Match', 'If-Modified-Since', 'If-Unmodified-Since']);
     });
 
-    it('GET /api/archive takes the zod query schema\'s keys and the repeated "path" of the body schema', () => {
+    it('GET /api/archive takes the zod query schema\'s keys, the repeated "path" of the body schema, and the signature of an archive link', () => {
       const parameters = queryParameters(document.paths['/api/archive']!.get!);
-      expect([...parameters.keys()]).to.have.members([...Object.keys(archiveQuerySchema.shape), 'path']);
+      expect([...parameters.keys()]).to.have.members([...Object.keys(archiveQuerySchema.shape), 'path', ...SIGNATURE_PARAMETERS]);
       const json = zodJsonSchema(archiveQuerySchema) as { properties: Record<string, Json> };
       for (const [name, property] of Object.entries(json.properties)) expect(parameters.get(name)!.schema, name).to.deep.equal(property);
       const body = zodJsonSchema(archiveBodySchema) as { properties: { paths: Json } };
@@ -406,6 +421,25 @@ describe('createOpenApiDocument', () => {
     it('the sign response schema is the zod response schema\'s JSON Schema', () => {
       expect(document.components.schemas.SignResponse).to.deep.equal(withoutDialect(zodJsonSchema(signResponseSchema, 'output')));
       expect(document.paths['/api/sign']!.post!.responses['200']!.content!['application/json']!.schema).to.deep.equal({ $ref: '#/components/schemas/SignResponse' });
+    });
+
+    it('the batch sign and archive link bodies and answers, and the access view, are the zod schemas\' JSON Schemas', () => {
+      const pairs: Array<[string, z.ZodType, 'input' | 'output']> = [
+        ['SignBatchRequest', signBatchBodySchema, 'input'],
+        ['SignBatchResponse', signBatchResponseSchema, 'output'],
+        ['SignArchiveRequest', signArchiveBodySchema, 'input'],
+        ['SignArchiveResponse', signArchiveResponseSchema, 'output'],
+        ['Access', accessResponseSchema, 'output'],
+      ];
+      for (const [name, schema, io] of pairs) expect(document.components.schemas[name], name).to.deep.equal(withoutDialect(zodJsonSchema(schema, io)));
+      expect(document.paths['/api/sign/batch']!.post!.requestBody!.content['application/json']!.schema).to.deep.equal({ $ref: '#/components/schemas/SignBatchRequest' });
+      expect(document.paths['/api/sign/archive']!.post!.requestBody!.content['application/json']!.schema).to.deep.equal({ $ref: '#/components/schemas/SignArchiveRequest' });
+      expect(document.paths['/api/access']!.get!.responses['200']!.content!['application/json']!.schema).to.deep.equal({ $ref: '#/components/schemas/Access' });
+    });
+
+    it('the batch bound is in the request schema', () => {
+      const body = document.components.schemas.SignBatchRequest as { properties: { filepaths: Json } };
+      expect(body.properties.filepaths).to.include({ minItems: 1, maxItems: MAX_BATCH_FILES });
     });
 
     it('POST /api/archive and POST /api/packages take the archive body schema\'s JSON Schema', () => {
@@ -451,9 +485,9 @@ describe('createOpenApiDocument', () => {
   });
 
   describe('security', () => {
-    const PUBLIC = ['/healthz', '/readyz', '/metrics', '/openapi.json'];
+    const PUBLIC = ['/healthz', '/readyz', '/metrics', '/openapi.json', '/', '/assets/{name}', '/favicon.ico'];
 
-    it('the probes, metrics and this document need no token', () => {
+    it('the probes, metrics, this document and the browse page\'s files need no token', () => {
       for (const route of PUBLIC) {
         for (const operation of Object.values(document.paths[route]!)) expect(operation.security, route).to.deep.equal([]);
       }
@@ -469,9 +503,20 @@ describe('createOpenApiDocument', () => {
       expect(document.paths['/api/sign']!.post!.security[0]).to.deep.equal({ bearerAuth: ['files:sign', 'files:read'] });
     });
 
-    it('a download also needs no token when it carries a signature', () => {
+    it('a download and GET /api/archive also need no token when they carry a signature; nothing else does', () => {
       for (const method of ['get', 'head']) expect(document.paths['/api/download']![method]!.security).to.deep.include({});
-      expect(document.paths['/api/archive']!.get!.security).to.not.deep.include({});
+      expect(document.paths['/api/archive']!.get!.security).to.deep.include({});
+      expect(document.paths['/api/archive']!.post!.security).to.not.deep.include({});
+      const signedOnes = operationsOf(document).filter(({ operation }) => operation.security.some((requirement) => Object.keys(requirement).length === 0));
+      expect(signedOnes.map(({ path: route, method }) => `${method} ${route}`)).to.have.members([
+        'get /api/download', 'head /api/download', 'get /api/archive', 'head /api/archive', 'get /api/packages/{id}/download', 'head /api/packages/{id}/download',
+      ]);
+    });
+
+    it('batch signing needs files:sign and files:read, an archive link files:sign and files:archive, the access view files:list', () => {
+      expect(document.paths['/api/sign/batch']!.post!.security[0]).to.deep.equal({ bearerAuth: ['files:sign', 'files:read'] });
+      expect(document.paths['/api/sign/archive']!.post!.security[0]).to.deep.equal({ bearerAuth: ['files:sign', 'files:archive'] });
+      expect(document.paths['/api/access']!.get!.security[0]).to.deep.equal({ bearerAuth: ['files:list'] });
     });
 
     it('defines bearerAuth as an HTTP bearer JWT, and the query token only when auth.allowQueryToken is true', () => {
