@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createEngineClient, type EngineClient, type EngineClientOptions } from '../../src/layers/s3/engine-client.js';
+import { EngineError } from '../../src/layers/s3/engine-error.js';
 
 const SCRIPTS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../scripts/radosgw');
 const START = path.join(SCRIPTS, 'start.sh');
@@ -49,9 +50,18 @@ export function startObjectStore(): Promise<ObjectStore> {
  */
 export async function createTestBucket(overrides: Partial<EngineClientOptions> = {}): Promise<EngineClient> {
   const store = await startObjectStore();
-  const admin = createEngineClient({ ...engineOptions(store), bucket: uniqueBucketName() });
+  // A loaded machine (the whole suite on two cores) can hold a bucket creation for seconds:
+  // wait longer than a request of the service would, and ask again (an existing bucket of ours succeeds).
+  const admin = createEngineClient({ ...engineOptions(store), bucket: uniqueBucketName(), headersTimeoutMs: 60_000 });
   try {
-    await admin.createBucket();
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        await admin.createBucket();
+        break;
+      } catch (error) {
+        if (attempt >= 3 || !(error instanceof EngineError && error.kind === 'unavailable')) throw error;
+      }
+    }
   } finally {
     admin.close();
   }
