@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the command-line clients the tests drive (curl, wget, aria2c, unzip), the browser they drive headless (Debian's chromium, at /usr/bin/chromium) and the S3 engine they run (Ceph's radosgw) from Debian when missing.
+# Installs the command-line clients the tests drive (curl, wget, aria2c, unzip), the browser they drive headless (Debian's chromium, at /usr/bin/chromium), the S3 engine they run (Ceph's radosgw) and the reverse proxy they run (nginx) from Debian when missing.
 set -euo pipefail
 missing=()
 for tool in curl:curl wget:wget aria2c:aria2 unzip:unzip mkfifo:coreutils; do
@@ -9,6 +9,8 @@ done
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 # scripts/radosgw/start.sh runs a one-node Ceph cluster with radosgw for the object-store tests.
 command -v radosgw >/dev/null 2>&1 || missing+=(radosgw ceph-mon ceph-osd)
+# test/helpers/nginx.ts runs Debian's nginx (from /usr/sbin) in front of filegate for the x-accel delivery tests.
+[ -x /usr/sbin/nginx ] || command -v nginx >/dev/null 2>&1 || missing+=(nginx)
 [ ${#missing[@]} -eq 0 ] && exit 0
 echo "installing test clients: ${missing[*]}" >&2
 if [ "$(id -u)" -ne 0 ]; then
