@@ -68,6 +68,14 @@ const redirectDelivery = z.strictObject({
   mode: z.literal('redirect'),
   // Smaller files are sent by filegate: a redirect's round trip costs more than their bytes.
   minSize: size.default(8 * 1024 ** 2),
+  // The engine as clients reach it, when not at the layer's endpoint (an internal address): presigned URLs name this host.
+  endpoint: z
+    .url({ protocol: /^https?$/, error: 'delivery.endpoint is the engine\'s URL as clients reach it, such as "https://files-store.example.com"' })
+    .refine((value) => {
+      const url = new URL(value);
+      return (url.pathname === '/' || url.pathname === '') && url.search === '' && url.hash === '' && url.username === '' && url.password === '';
+    }, { message: 'delivery.endpoint is a scheme, host and port only: no path, query or credentials in it' })
+    .optional(),
   // How long a presigned URL lives; it is minted for time windows of half this, so repeated requests get the same URL.
   ttl: duration.default(300_000).refine((ms) => ms >= 60_000 && ms <= 7 * 86_400_000, { message: 'a redirect lives between 1 minute and 7 days (the longest a presigned URL may)' }),
 });

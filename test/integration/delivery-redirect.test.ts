@@ -4,6 +4,7 @@ import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import { expectError, expectFileHeaders } from '../helpers/assertions.js';
+import { startEngineProxy } from '../helpers/engine-proxy.js';
 import { createTestBucket, startObjectStore, type ObjectStore } from '../helpers/object-store.js';
 import { startTestServer, waitForAccessLine, type TestServer } from '../helpers/server.js';
 import { hsToken } from '../helpers/tokens.js';
@@ -231,5 +232,34 @@ describe('delivery "redirect" (real engine)', function () {
     expect(after.responses - before.responses).to.equal(1);
     expect(after.bytes - before.bytes).to.equal(BIG.length);
     expect(after.xAccel).to.equal(true);
+  });
+
+  it('with delivery.endpoint, the URL names the engine as clients reach it, and works there', async () => {
+    // The same engine at another address, as a public reverse proxy would offer it.
+    const front = await startEngineProxy(store.endpoint);
+    const publicEndpoint = front.endpoint;
+    const other = await startTestServer({
+      layers: {
+        media: {
+          driver: 's3', endpoint: store.endpoint, region: store.region, bucket: bucket.bucket, prefix: 'media/', forcePathStyle: true,
+          credentials: { accessKeyId: store.accessKeyId, secretAccessKey: store.secretAccessKey },
+          delivery: { mode: 'redirect', minSize: MIN_SIZE, endpoint: publicEndpoint },
+        },
+      },
+      defaultLayer: 'media',
+    });
+    try {
+      const response = await fetch(`${other.url}/api/download?filepath=clip.bin`, { redirect: 'manual', headers: { Authorization: `Bearer ${token}` } });
+      expect(response.status).to.equal(302);
+      const location = response.headers.get('location')!;
+      expect(location.startsWith(`${publicEndpoint}/${bucket.bucket}/media/clip.bin?`)).to.equal(true);
+      const followed = await follow(location);
+      expect(followed.status, followed.body.toString()).to.equal(200);
+      expect(followed.body.equals(BIG)).to.equal(true);
+      expect(front.seen.map((request) => request.method), 'the client went through the public address').to.deep.equal(['GET']);
+    } finally {
+      await other.close();
+      await front.close();
+    }
   });
 });

@@ -56,7 +56,9 @@ export class S3Layer implements Layer {
     this.prefix = config.prefix;
     this.hidden = config.hidden;
     this.delivery = config.delivery;
-    this.presign = { endpoint: config.endpoint, region: config.region, bucket: config.bucket, forcePathStyle: config.forcePathStyle, credentials: config.credentials };
+    // Presigned URLs name the engine as clients reach it: SigV4 signs the host, so it must be that name.
+    const publicEndpoint = config.delivery.mode === 'redirect' ? (config.delivery.endpoint ?? config.endpoint) : config.endpoint;
+    this.presign = { endpoint: publicEndpoint, region: config.region, bucket: config.bucket, forcePathStyle: config.forcePathStyle, credentials: config.credentials };
     this.client = client ?? createEngineClient({
       endpoint: config.endpoint,
       region: config.region,
