@@ -6,6 +6,7 @@ COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 RUN npm ci --no-audit --no-fund
 COPY src ./src
 COPY scripts ./scripts
+# npm run build compiles the server (tsc, to dist/src) and the browse page (esbuild, to dist/ui), offline.
 RUN npm run build && npm prune --omit=dev
 
 # Runtime stage: compiled code, production dependencies and config, run as the unprivileged "node" user.
