@@ -55,7 +55,11 @@ export async function createTokenVerifier(auth: AuthConfig): Promise<TokenVerifi
   };
   const defaultScopes = new Set<Scope>(auth.defaultScopes);
 
+  // In whole seconds, as jose compares exp and nbf.
+  const verified = new VerifiedTokens(Math.floor(auth.clockTolerance / 1000) * 1000);
   return async (token) => {
+    const known = verified.get(token, Date.now());
+    if (known !== undefined) return known;
     if (Buffer.byteLength(token) > MAX_TOKEN_BYTES) throw unauthorized(`the token is larger than ${MAX_TOKEN_BYTES / 1024} KB`);
     let header: jose.ProtectedHeaderParameters;
     try {
@@ -75,8 +79,51 @@ export async function createTokenVerifier(auth: AuthConfig): Promise<TokenVerifi
     } catch (error) {
       throw toUnauthorized(error);
     }
-    return toPrincipal(payload, defaultScopes);
+    const principal = toPrincipal(payload, defaultScopes);
+    verified.add(token, payload, principal, Date.now());
+    return principal;
   };
+}
+
+/** Tokens remembered at most; beyond, the oldest is forgotten first. */
+const REMEMBERED_TOKENS = 4096;
+/** Longer tokens are verified every time: they are rare, and would make the cache big. */
+const REMEMBERED_TOKEN_LENGTH = 2048;
+/** A remembered token is verified again after this long at most, whatever its exp. */
+const REMEMBER_MS = 60_000;
+
+/**
+ * Tokens that passed every check, by their exact text, with the window in
+ * which they stay valid: `nbf` and `exp` with the clock tolerance, and at
+ * most a minute. A caller that sends the same token request after request
+ * (an internal service, a browser page) then costs a map lookup instead of
+ * a signature check: the signature of the same bytes with the same key
+ * cannot change its verdict. Only accepted tokens are kept, so a flood of
+ * forged ones cannot fill it; the key material never changes while the
+ * process runs.
+ */
+export class VerifiedTokens {
+  private readonly entries = new Map<string, { principal: Principal; from: number; until: number }>();
+
+  constructor(private readonly toleranceMs: number) {}
+
+  get(token: string, now: number): Principal | undefined {
+    const entry = this.entries.get(token);
+    if (entry === undefined) return undefined;
+    if (now < entry.from || now >= entry.until) {
+      this.entries.delete(token);
+      return undefined;
+    }
+    return entry.principal;
+  }
+
+  add(token: string, payload: jose.JWTPayload, principal: Principal, now: number): void {
+    if (token.length > REMEMBERED_TOKEN_LENGTH) return;
+    const from = typeof payload.nbf === 'number' ? payload.nbf * 1000 - this.toleranceMs : now;
+    const until = Math.min(now + REMEMBER_MS, typeof payload.exp === 'number' ? payload.exp * 1000 + this.toleranceMs : Infinity);
+    if (this.entries.size >= REMEMBERED_TOKENS) this.entries.delete(this.entries.keys().next().value!);
+    this.entries.set(token, { principal, from, until });
+  }
 }
 
 function toUnauthorized(error: unknown): FilegateError {
