@@ -65,7 +65,8 @@ describe('the browse page in a real browser (headless Chromium)', function () {
   before(async () => {
     if (loadUiAssets() === null) throw new Error('the browse page is not built: run "npm run build:ui" first (npm test does)');
     tree = createBrowseTree();
-    server = await startTestServer({ layers: { OsFs: { root: tree.dir } }, signing: { keys: { k1: SIGNING_KEY }, currentKey: 'k1' } });
+    // A second layer, so the page offers a choice of layers.
+    server = await startTestServer({ layers: { OsFs: { root: tree.dir }, pictures: { root: path.join(tree.dir, 'photos') } }, signing: { keys: { k1: SIGNING_KEY }, currentKey: 'k1' } });
     token = await hsToken({ sub: 'alice', scope: EVERYTHING });
     browser = await launchBrowser();
     downloads = mkdtempSync(path.join(os.tmpdir(), 'filegate-browse-downloads-'));
@@ -298,6 +299,25 @@ describe('the browse page in a real browser (headless Chromium)', function () {
       await goTo(page, '#/OsFs/nowhere');
       expect(await page.locator('#notice').textContent()).to.equal('This folder does not exist: it may have been moved, renamed or deleted.');
       expectClean(record);
+    });
+
+    it('the layers the token may read: the default first, another chosen from the list; a token limited to one layer lands in it', async () => {
+      const { page, record } = await signedIn();
+      expect(await page.locator('#layer option').allTextContents()).to.deep.equal(['OsFs', 'pictures']);
+      expect(await page.locator('#layer-field').isVisible()).to.equal(true);
+      await page.locator('#layer').selectOption('pictures');
+      expect(await eventually(() => crumbs(page), sameList(['pictures']))).to.deep.equal(['pictures']);
+      await waitForListing(page);
+      expect(await names(page)).to.deep.equal(['photo-1.png', 'photo-2.png', 'photo-3.png', 'photo-4.png', 'photo-5.png', 'photo-6.png']);
+      expect(new URL(page.url()).hash).to.equal('#/pictures');
+
+      const oneLayer = await signedIn('', await hsToken({ sub: 'carol', scope: EVERYTHING, fstypes: ['pictures'] }));
+      expect(await crumbs(oneLayer.page)).to.deep.equal(['pictures']);
+      expect(await oneLayer.page.locator('#layer-field').isVisible()).to.equal(false);
+      await goTo(oneLayer.page, '#/OsFs/docs');
+      expect(await oneLayer.page.locator('#notice').textContent()).to.equal('Your token does not let you open this folder (the token does not grant access to fstype "OsFs").');
+      expectClean(record);
+      expectClean(oneLayer.record);
     });
 
     it('with the keyboard alone: focus visible, arrows move, Enter opens, Backspace and Alt+Left go up', async () => {
