@@ -24,15 +24,20 @@ export interface RunningNginx {
 
 /** The text of the one ```nginx block of docs/deployment.md whose marker line (`<!-- … -->` right above it) includes `marker`. */
 export function deploymentBlock(marker: string): string {
+  return deploymentFence('nginx', marker);
+}
+
+/** The text of the one fenced block in `language` (```json, ```xml, …) of docs/deployment.md whose marker line (`<!-- … -->` right above it) includes `marker`. */
+export function deploymentFence(language: string, marker: string): string {
   const lines = readFileSync(DEPLOYMENT_DOC, 'utf8').split('\n');
   const found: string[] = [];
   for (let i = 0; i < lines.length; i += 1) {
-    if (lines[i] !== '```nginx' || !/^<!--.*-->$/.test(lines[i - 1] ?? '') || !lines[i - 1]!.includes(marker)) continue;
+    if (lines[i] !== `\`\`\`${language}` || !/^<!--.*-->$/.test(lines[i - 1] ?? '') || !lines[i - 1]!.includes(marker)) continue;
     const body: string[] = [];
     for (i += 1; i < lines.length && lines[i] !== '```'; i += 1) body.push(lines[i]!);
     found.push(body.join('\n'));
   }
-  if (found.length !== 1) throw new Error(`docs/deployment.md has ${found.length} nginx blocks marked "${marker}", not one`);
+  if (found.length !== 1) throw new Error(`docs/deployment.md has ${found.length} ${language} blocks marked "${marker}", not one`);
   return found[0]!;
 }
 
