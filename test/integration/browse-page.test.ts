@@ -503,6 +503,23 @@ describe('the browse page in a real browser (headless Chromium)', function () {
       expect(reads.map((request) => [request.range, request.status])).to.deep.equal([['bytes=0-65535', 206]]);
       expectClean(record);
     });
+
+    it('a PDF is shown by the browser\'s own viewer in the preview, from an inline signed URL, and nothing is downloaded', async () => {
+      const { page, record } = await signedIn('#/OsFs/docs');
+      let downloads = 0;
+      page.on('download', () => {
+        downloads += 1;
+      });
+      await entry(page, 'report.pdf').locator('.name').click();
+      const src = (await page.locator('#preview iframe').getAttribute('src'))!;
+      expect(new URL(src, server.url).searchParams.get('disposition')).to.equal('inline');
+      // Chromium draws a PDF in a frame of its own viewer (an extension page, which reaches no network).
+      await eventually(async () => page.frames().map((frame) => frame.url()), (urls) => urls.some((url) => url.startsWith('chrome-extension://')));
+      expect(page.frames().some((frame) => frame.url().startsWith('chrome-extension://'))).to.equal(true);
+      expect(record.requests.filter((request) => request.url.endsWith(src)).map((request) => request.status)).to.include(200);
+      expect(downloads).to.equal(0);
+      expectClean(record);
+    });
   });
 
   describe('downloads and links', () => {
