@@ -262,6 +262,18 @@ describe('the browse page in a real browser (headless Chromium)', function () {
       expectClean(record);
     });
 
+    it('a token that may list but not make links walks the folders, and says why there are no previews or downloads', async () => {
+      const { page, record } = await signedIn('#/OsFs/docs', await hsToken({ sub: 'dave', scope: 'files:list files:read' }));
+      expect(await names(page)).to.include('notes.md');
+      expect(await page.locator('#entries .actions').count()).to.equal(0);
+      expect(await page.locator('#entries input.pick').count()).to.equal(0);
+      await entry(page, 'notes.md').locator('.name').click();
+      expect(await page.locator('#preview-body').textContent()).to.equal('Previews need a token that may make links (scope files:sign).');
+      expect(await page.locator('#preview-download').isDisabled()).to.equal(true);
+      expect(record.requests.filter((request) => new URL(request.url).pathname.startsWith('/api/sign'))).to.deep.equal([]);
+      expectClean(record);
+    });
+
     it('a token limited by paths sees only its part, and a folder outside it says it is refused', async () => {
       const limited = await hsToken({ sub: 'bob', scope: EVERYTHING, paths: ['docs'] });
       const { page, record } = await signedIn('', limited);
