@@ -150,6 +150,8 @@ export async function createApp(config: Config, { logger }: AppDependencies): Pr
   koa.silent = true;
   // Behind a proxy, X-Forwarded-Proto/Host/For give the origin of signed URLs and the address limits count.
   koa.proxy = config.server.trustProxy;
+  // Only the address the nearest proxy appended to X-Forwarded-For is its own word; what comes before it the client wrote.
+  koa.maxIpsCount = 1;
   koa.on('error', (error: unknown) => {
     // A client that went away mid-response is routine; the access line records it as aborted.
     if (isClientAbort(error)) return;

@@ -11,8 +11,9 @@ export const MAX_CURSOR_LENGTH = 2048;
 // A fixed label keeps this key apart from every other use of the same secrets.
 const KEY_LABEL = 'filegate listing cursor v1';
 const VERSION = 1;
-// Two unpadded base64url parts, the signed payload and its HMAC-SHA256 tag (43 characters).
-const CURSOR = /^([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]{43})$/;
+// Three dot-separated parts: the id of the key that signed it, the payload
+// (unpadded base64url), and the HMAC-SHA256 tag of both (43 characters).
+const CURSOR = /^([A-Za-z0-9_-]{1,40})\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]{43})$/;
 
 /** What a cursor belongs to: every parameter that decides which entries a listing holds and in which order. */
 export interface CursorScope {
@@ -37,16 +38,26 @@ const payloadSchema = z.strictObject({
   n: z.string().min(1),
 });
 
+/** The keys of cursors: the one that signs new cursors, and every one a cursor may have been signed with, by id. */
+export interface CursorKeys {
+  readonly current: string;
+  readonly byId: ReadonlyMap<string, Buffer>;
+}
+
 /**
- * The key cursors are signed with, derived from the configured secrets
- * (`auth.secret` and every `signing.keys` value): replicas sharing a config
- * accept each other's cursors. With no secret at all (public-key
- * authentication and no signing keys) it is random per process, and cursors
- * do not survive a restart.
+ * The cursor keys derived from `secrets` (id → secret), `current` signing
+ * new cursors: one key per secret, so a key added to every replica before
+ * it signs anything (the rotation the signing keys follow) never makes a
+ * replica refuse another's cursor, and removing one ends only its cursors.
+ * With no secret at all (public-key authentication and no signing keys) the
+ * key is random per process, and cursors do not survive a restart or cross
+ * replicas.
  */
-export function deriveCursorKey(secrets: readonly string[]): Buffer {
-  if (secrets.length === 0) return randomBytes(32);
-  return createHash('sha256').update(KEY_LABEL).update('\0').update(JSON.stringify(secrets)).digest();
+export function deriveCursorKeys(secrets: Readonly<Record<string, string>>, current: string | null): CursorKeys {
+  const ids = Object.keys(secrets);
+  if (ids.length === 0 || current === null || !(current in secrets)) return { current: 'r', byId: new Map([['r', randomBytes(32)]]) };
+  const byId = new Map(ids.map((id) => [id, createHash('sha256').update(KEY_LABEL).update('\0').update(id).update('\0').update(secrets[id]!).digest()]));
+  return { current, byId };
 }
 
 /** A digest of the scope: the cursor carries it instead of the query itself (`q` may be long). */
@@ -59,28 +70,31 @@ function tagOf(key: Buffer, payload: string): string {
   return createHmac('sha256', key).update(payload).digest('base64url');
 }
 
-/** The cursor of the page that ends at `last`, for the listing `scope`. */
-export function encodeCursor(key: Buffer, scope: CursorScope, last: Position): string {
+/** The cursor of the page that ends at `last`, for the listing `scope`, signed with the current key. */
+export function encodeCursor(keys: CursorKeys, scope: CursorScope, last: Position): string {
   const payload = Buffer.from(JSON.stringify({ v: VERSION, s: digestOf(scope), d: last.directory, k: last.key, n: last.name })).toString('base64url');
-  return `${payload}.${tagOf(key, payload)}`;
+  const signed = `${keys.current}.${payload}`;
+  return `${signed}.${tagOf(keys.byId.get(keys.current)!, signed)}`;
 }
 
 /**
  * The position a cursor ends at. Raises BAD_REQUEST when the cursor was not
- * made with `key` (changed, cut short, forged, or from a process whose key
- * was random), or belongs to another listing (another folder, layer, sort,
- * order, dirs, type, q or prefix); `limit` may change between pages.
+ * made with one of `keys` (changed, cut short, forged, signed with a key
+ * since removed, or from a process whose key was random), or belongs to
+ * another listing (another folder, layer, sort, order, dirs, type, q or
+ * prefix); `limit` may change between pages.
  */
-export function decodeCursor(key: Buffer, scope: CursorScope, cursor: string): Position {
+export function decodeCursor(keys: CursorKeys, scope: CursorScope, cursor: string): Position {
   const match = CURSOR.exec(cursor);
+  const key = match === null ? undefined : keys.byId.get(match[1]!);
   // The tags are compared as text: two base64url texts can decode to the same bytes.
-  const expected = match === null ? '' : tagOf(key, match[1]!);
-  if (match === null || !timingSafeEqual(Buffer.from(expected), Buffer.from(match[2]!))) {
+  const expected = key === undefined ? '' : tagOf(key, `${match![1]}.${match![2]}`);
+  if (match === null || !timingSafeEqual(Buffer.from(expected.padEnd(43)), Buffer.from(match[3]!))) {
     fail('BAD_REQUEST', 'the parameter "cursor" is not valid (changed or cut short); use next_cursor exactly as a listing gave it, or start again without it');
   }
   let payload: z.output<typeof payloadSchema>;
   try {
-    payload = payloadSchema.parse(JSON.parse(Buffer.from(match[1]!, 'base64url').toString('utf8')));
+    payload = payloadSchema.parse(JSON.parse(Buffer.from(match[2]!, 'base64url').toString('utf8')));
   } catch {
     fail('BAD_REQUEST', 'the parameter "cursor" is not valid; start again without it');
   }

@@ -10,7 +10,7 @@ import { categoryOf, mediaTypeOf } from '../files/file-types.js';
 import { parseQueryWith, readQuery, type Query } from '../http/query.js';
 import { resolveLayer, type Layers } from '../layers/create-layers.js';
 import type { Layer } from '../layers/layer.js';
-import { decodeCursor, deriveCursorKey, encodeCursor, MAX_CURSOR_LENGTH, type CursorScope } from '../listing/listing-cursor.js';
+import { decodeCursor, deriveCursorKeys, encodeCursor, MAX_CURSOR_LENGTH, type CursorKeys, type CursorScope } from '../listing/listing-cursor.js';
 import { checkFolderAllowed, toNameFilters } from '../listing/listing-filter.js';
 import { SORT_FIELDS, type ListingOrder } from '../listing/listing-order.js';
 import { readListing, type ListedEntry } from '../listing/read-listing.js';
@@ -81,18 +81,24 @@ export const listResponseSchema = z.strictObject({
 export type ListingView = z.output<typeof listResponseSchema>;
 export type EntryView = ListingView['entries'][number];
 
-/** What every listing of the app shares: the key its cursors are signed with. */
+/** What every listing of the app shares: the keys its cursors are signed with. */
 export interface ListingOptions {
-  readonly cursorKey: Buffer;
+  readonly cursorKeys: CursorKeys;
 }
 
-/** The listing options of `config`: the cursor key derived from `auth.secret` and `signing.keys` (random per process when neither is set). */
+/**
+ * The listing options of `config`: a cursor key for each signing key
+ * (`k-<kid>`) and for `auth.secret` (`a`). New cursors are signed with the
+ * current signing key, so they rotate as signed URLs do (a key is added to
+ * every replica before it becomes current), else with `auth.secret`; random
+ * per process when neither is set.
+ */
 export function createListingOptions(config: Config): ListingOptions {
-  const signingKeys = Object.keys(config.signing.keys)
-    .sort()
-    .map((kid) => config.signing.keys[kid]!);
-  const secrets = [...(config.auth.secret === null ? [] : [config.auth.secret]), ...signingKeys];
-  return { cursorKey: deriveCursorKey(secrets) };
+  const secrets: Record<string, string> = {};
+  for (const [kid, secret] of Object.entries(config.signing.keys)) secrets[`k-${kid}`] = secret;
+  if (config.auth.secret !== null) secrets.a = config.auth.secret;
+  const current = config.signing.currentKey !== null ? `k-${config.signing.currentKey}` : config.auth.secret !== null ? 'a' : null;
+  return { cursorKeys: deriveCursorKeys(secrets, current) };
 }
 
 const ROOT: LayerPath = { text: '/', segments: [] };
@@ -122,7 +128,7 @@ export async function serveListing(ctx: Context, layer: Layer, folder: LayerPath
   const order: ListingOrder = { sort: input.sort, order: input.order, dirs: input.dirs };
   const filters = toNameFilters(readTypes(query), input.q, namePrefix);
   const scope: CursorScope = { fstype: layer.name, path: folder.segments, ...order, types: [...(filters.types ?? [])], q: filters.q, prefix: filters.prefix };
-  const after = input.cursor === undefined ? null : decodeCursor(options.cursorKey, scope, input.cursor);
+  const after = input.cursor === undefined ? null : decodeCursor(options.cursorKeys, scope, input.cursor);
 
   checkScope(principal, 'files:list');
   checkLayerAllowed(principal, layer.name);
@@ -134,7 +140,7 @@ export async function serveListing(ctx: Context, layer: Layer, folder: LayerPath
     path: folder.segments.length === 0 ? '/' : folder.segments.join('/'),
     entries: page.entries.map((entry) => toEntryView(layer.name, entry)),
     total: page.total,
-    next_cursor: page.hasMore && page.last !== null ? encodeCursor(options.cursorKey, scope, page.last) : null,
+    next_cursor: page.hasMore && page.last !== null ? encodeCursor(options.cursorKeys, scope, page.last) : null,
   };
   // Listings change with the folder, and hold names a shared cache must not keep.
   ctx.set('Cache-Control', 'no-store');

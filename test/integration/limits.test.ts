@@ -358,4 +358,27 @@ describe('limits', () => {
       expect(statuses).to.deep.equal([200, 200, 200, 429, 200, 200]);
     });
   });
+
+  describe('limits behind a trusted proxy (server.trustProxy)', () => {
+    let server: TestServer;
+    before(async () => {
+      server = await startTestServer({ layers: layers(), server: { trustProxy: true }, limits: { concurrentPerSubject: 0, rate: { requests: 2, window: '5s' } } });
+    });
+    after(() => server.close());
+
+    it('a caller without sub is counted by the address the proxy saw (the last X-Forwarded-For entry), whatever it writes before it', async () => {
+      const anonymous = await hsToken({ sub: undefined });
+      // nginx's $proxy_add_x_forwarded_for appends the address it saw to what the client sent.
+      const statuses: number[] = [];
+      for (const claimed of ['1.1.1.1', '2.2.2.2', '3.3.3.3']) {
+        const response = await fetch(`${server.url}/api/download?filepath=small.txt`, { headers: { Authorization: `Bearer ${anonymous}`, 'X-Forwarded-For': `${claimed}, 203.0.113.7` } });
+        statuses.push(response.status);
+        await response.arrayBuffer();
+      }
+      expect(statuses).to.deep.equal([200, 200, 429]);
+      // Another address the proxy saw has a window of its own.
+      const other = await fetch(`${server.url}/api/download?filepath=small.txt`, { headers: { Authorization: `Bearer ${anonymous}`, 'X-Forwarded-For': '203.0.113.8' } });
+      expect(other.status).to.equal(200);
+    });
+  });
 });

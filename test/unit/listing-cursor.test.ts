@@ -1,11 +1,11 @@
 // Table tests for listing cursors: a round trip, every kind of tampering, a cursor moved to another listing, and the key shared by replicas.
 
 import { expect } from 'chai';
-import { decodeCursor, deriveCursorKey, encodeCursor, type CursorScope } from '../../src/listing/listing-cursor.js';
+import { decodeCursor, deriveCursorKeys, encodeCursor, type CursorScope } from '../../src/listing/listing-cursor.js';
 import type { Position } from '../../src/listing/listing-order.js';
 import { expectFilegateError } from '../helpers/assertions.js';
 
-const key = deriveCursorKey(['a-secret-that-is-long-enough-for-the-test-0123']);
+const key = deriveCursorKeys({ a: 'a-secret-that-is-long-enough-for-the-test-0123' }, 'a');
 const scope: CursorScope = { fstype: 'OsFs', path: ['photos', '2024'], sort: 'name', order: 'asc', dirs: 'first', types: ['image', 'video'], q: null, prefix: null };
 const last: Position = { directory: false, key: 1_700_000_000_123.25, name: 'ünï cødé ☃ "quoted".jpg' };
 
@@ -16,8 +16,8 @@ describe('encodeCursor and decodeCursor', () => {
     expect(decodeCursor(key, scope, cursor)).to.deep.equal(last);
   });
 
-  it('is URL-safe text: base64url, a dot, and a 43-character tag', () => {
-    expect(cursor).to.match(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{43}$/);
+  it('is URL-safe text: the key id, the base64url payload and a 43-character tag, dot-separated', () => {
+    expect(cursor).to.match(/^a\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{43}$/);
   });
 
   it('accepts the types in any order', () => {
@@ -28,18 +28,20 @@ describe('encodeCursor and decodeCursor', () => {
     const char = cursor[index] === 'A' ? 'B' : 'A';
     return `${cursor.slice(0, index)}${char}${cursor.slice(index + 1)}`;
   };
-  const dot = cursor.indexOf('.');
+  const dot = cursor.lastIndexOf('.');
   const tampered: Array<[string, string]> = [
     ['the first character changed', replace(0)],
     ['a payload character changed', replace(dot - 2)],
     ['the tag\'s first character changed', replace(dot + 1)],
     ['the tag\'s last character changed (its low bits are not decoded)', replace(cursor.length - 1)],
     ['the tag removed', cursor.slice(0, dot)],
-    ['the payload removed', cursor.slice(dot)],
+    ['the payload removed', `a${cursor.slice(dot)}`],
+    ['the key id changed', `b${cursor.slice(1)}`],
+    ['the key id removed', cursor.slice(2)],
     ['a character added', `${cursor}A`],
     ['garbage', 'garbage'],
     ['a second dot', `${cursor}.x`],
-    ['another key\'s cursor', encodeCursor(deriveCursorKey(['another-secret-that-is-long-enough-0123456']), scope, last)],
+    ['another key\'s cursor under the same id', encodeCursor(deriveCursorKeys({ a: 'another-secret-that-is-long-enough-0123456' }, 'a'), scope, last)],
   ];
   for (const [label, value] of tampered) {
     it(`${label}: BAD_REQUEST`, () => {
@@ -65,19 +67,37 @@ describe('encodeCursor and decodeCursor', () => {
   }
 });
 
-describe('deriveCursorKey', () => {
-  it('is the same for the same secrets, so replicas sharing a config accept each other\'s cursors', () => {
-    expect(deriveCursorKey(['s1', 's2']).equals(deriveCursorKey(['s1', 's2']))).to.equal(true);
+describe('deriveCursorKeys', () => {
+  const secrets = { 'k-1': 'secret-one-that-is-long-enough-0123456789', 'k-2': 'secret-two-that-is-long-enough-0123456789' };
+
+  it('derives the same keys from the same secrets, so replicas sharing a config accept each other\'s cursors', () => {
+    const one = deriveCursorKeys(secrets, 'k-1');
+    const two = deriveCursorKeys({ 'k-2': secrets['k-2'], 'k-1': secrets['k-1'] }, 'k-1');
+    expect(decodeCursor(two, scope, encodeCursor(one, scope, last))).to.deep.equal(last);
   });
 
-  it('differs when a secret differs, and is not a secret itself', () => {
-    expect(deriveCursorKey(['s1', 's2']).equals(deriveCursorKey(['s1', 's3']))).to.equal(false);
-    expect(deriveCursorKey(['s1']).toString('utf8')).to.not.include('s1');
+  it('during a rotation, a replica that has the new key already accepts the cursors of one that has not, and back', () => {
+    const before = deriveCursorKeys({ 'k-1': secrets['k-1'] }, 'k-1');
+    const added = deriveCursorKeys(secrets, 'k-1');
+    const switched = deriveCursorKeys(secrets, 'k-2');
+    expect(decodeCursor(added, scope, encodeCursor(before, scope, last))).to.deep.equal(last);
+    expect(decodeCursor(before, scope, encodeCursor(added, scope, last))).to.deep.equal(last);
+    // Once k-2 signs, an old cursor still holds while k-1 is kept.
+    expect(decodeCursor(switched, scope, encodeCursor(before, scope, last))).to.deep.equal(last);
+    const removed = deriveCursorKeys({ 'k-2': secrets['k-2'] }, 'k-2');
+    expectFilegateError(() => decodeCursor(removed, scope, encodeCursor(before, scope, last)), 'BAD_REQUEST', 400);
+  });
+
+  it('derives another key when a secret differs, and none is the secret itself', () => {
+    const one = deriveCursorKeys({ a: 's1' }, 'a');
+    const two = deriveCursorKeys({ a: 's2' }, 'a');
+    expect(one.byId.get('a')!.equals(two.byId.get('a')!)).to.equal(false);
+    expect(one.byId.get('a')!.toString('utf8')).to.not.include('s1');
   });
 
   it('is random per process with no secret at all', () => {
-    const one = deriveCursorKey([]);
-    expect(one).to.have.length(32);
-    expect(one.equals(deriveCursorKey([]))).to.equal(false);
+    const one = deriveCursorKeys({}, null);
+    expect(one.byId.get(one.current)).to.have.length(32);
+    expect(one.byId.get(one.current)!.equals(deriveCursorKeys({}, null).byId.get(one.current)!)).to.equal(false);
   });
 });
