@@ -137,7 +137,7 @@ const HEADERS: Record<string, Json> = {
   'Retry-After': { description: 'Seconds to wait before trying again.', required: true, schema: { type: 'integer', minimum: 0 } },
   RateLimit: { description: 'What is left of the quota (draft-ietf-httpapi-ratelimit-headers).', schema: { type: 'string' } },
   'RateLimit-Policy': { description: 'The quota that was hit (draft-ietf-httpapi-ratelimit-headers).', schema: { type: 'string' } },
-  Location: { description: 'Where the package\'s status can be polled.', schema: { type: 'string' } },
+  Location: { description: 'Where the package\'s status can be polled; on a 302, the presigned object-store URL that sends the file.', schema: { type: 'string' } },
   'X-Archive-Entries': { description: 'Files and folders the archive holds, known before its first byte.', schema: { type: 'integer', minimum: 0 } },
   'X-Archive-Skipped': { description: 'Entries left out because a download would refuse them (hidden, disallowed, unreadable, outside the root).', schema: { type: 'integer', minimum: 0 } },
 };
@@ -315,7 +315,15 @@ export function createOpenApiDocument(config: Config): object {
       ...SIGNATURE_QUERY_PARAMETERS,
       ...transferHeaders,
     ],
-    responses: toTransferResponses({ '*/*': {} }, 'Content-Type from the extension; text has charset=utf-8, unknown types are application/octet-stream.'),
+    responses: {
+      ...toTransferResponses({ '*/*': {} }, 'Content-Type from the extension; text has charset=utf-8, unknown types are application/octet-stream.'),
+      302: {
+        description: 'On a layer with delivery "redirect" (an object store), a GET of an attachment of at least delivery.minSize, answered 200 or with one range, '
+          + 'after every check: follow Location (a short-lived presigned URL of the engine, which sends the bytes with filegate\'s Content-Type, Content-Disposition and Cache-Control) '
+          + 'without this request\'s Authorization header. Empty body, Cache-Control private, no-store.',
+        headers: headers('Location', 'Cache-Control', 'X-Content-Type-Options'),
+      },
+    },
     errors: [
       'BAD_REQUEST', 'UNKNOWN_FSTYPE', 'FORBIDDEN', 'FSTYPE_UNAVAILABLE', 'PATH_NOT_ALLOWED', 'NOT_FOUND', 'NOT_A_FILE', 'NOT_READABLE',
       'TYPE_NOT_ALLOWED', 'FILE_EMPTY', 'FILE_TOO_LARGE', 'PRECONDITION_FAILED', 'RANGE_NOT_SATISFIABLE', 'UNAVAILABLE',

@@ -148,6 +148,11 @@ describe('createOpenApiDocument', () => {
       expect(valuesOfKey(document, '$schema')).to.deep.equal([]);
     });
 
+    it('documents the 302 a download may answer on a redirect layer, with its Location', () => {
+      const download = (document as unknown as { paths: Record<string, { get: { responses: Record<string, { headers: Record<string, unknown> }> } }> }).paths['/api/download']!.get;
+      expect(download.responses['302']!.headers).to.have.property('Location');
+    });
+
     it('gives every operation its own operationId', () => {
       const ids = operationsOf(document).map(({ operation }) => operation.operationId);
       expect(ids.filter((id, index) => ids.indexOf(id) !== index)).to.deep.equal([]);
