@@ -31,6 +31,8 @@ async function main(): Promise<void> {
 
 /** The banner's token: a day long, enough to read and list (the scopes its command needs). */
 const BANNER_TOKEN = { subject: 'developer', scope: 'files:read files:list', hours: 24 } as const;
+// What the browse page does with a token: list, preview and download through signed URLs, and ZIPs.
+const BROWSE_SCOPE = 'files:read files:list files:sign files:archive';
 
 /**
  * In development there is no configured key: say where the secret came from,
@@ -43,6 +45,7 @@ async function printDevelopmentBanner(loaded: LoadedConfig, running: RunningServ
   // Never null here: in development the secret is an HS* key, and the config check refused any other algorithm without its key.
   const mint = hsMintOptions(config.auth)!;
   const token = await mintToken({ ...mint, subject: BANNER_TOKEN.subject, scope: BANNER_TOKEN.scope, expiresIn: BANNER_TOKEN.hours * 3600 });
+  const browseToken = config.ui.enabled ? await mintToken({ ...mint, subject: BANNER_TOKEN.subject, scope: BROWSE_SCOPE, expiresIn: BANNER_TOKEN.hours * 3600 }) : undefined;
   const layer = running.app.layers.byName.get(config.defaultLayer)!;
   // The principal the token stands for, so the walk offers only what the command may download.
   const principal: Principal = { subject: BANNER_TOKEN.subject, scopes: new Set(['files:read', 'files:list']), paths: null, fstypes: null };
@@ -58,6 +61,7 @@ async function printDevelopmentBanner(loaded: LoadedConfig, running: RunningServ
       layer: { name: layer.name, root: describeLayerRoot(config.layers[config.defaultLayer]!, shownPath), policy: layer.policy },
       sample,
       walk: SAMPLE_WALK_BOUNDS,
+      browseToken,
     }),
   );
 }

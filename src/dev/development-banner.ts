@@ -18,6 +18,8 @@ export interface BannerFacts {
   readonly sample: SampleFile;
   /** The walk's bounds, for the line that explains an empty result. */
   readonly walk: { readonly maxEntries: number; readonly maxDepth: number };
+  /** A token for the browse page (listing, reading, signing, archives), when the page is on. */
+  readonly browseToken?: string | undefined;
 }
 
 /** The banner's lines, ending with a newline; pure, so each case is a row of a table test. */
@@ -34,6 +36,10 @@ export function formatDevelopmentBanner(facts: BannerFacts): string {
     );
   } else {
     lines.push(`No download command: ${whyNoSample(facts)}.`, `A token for your own requests (valid ${facts.tokenHours} hours):`, '', facts.token);
+  }
+  if (facts.browseToken !== undefined) {
+    // In the fragment: a browser never sends it to a server, so it reaches no log.
+    lines.push('', 'Browse the files in a browser:', '', `${facts.origin}/#token=${facts.browseToken}`);
   }
   lines.push('', 'More tokens: npm run token -- --sub alice --scope files:read', '');
   return lines.join('\n');

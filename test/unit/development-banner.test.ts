@@ -60,6 +60,13 @@ describe('formatDevelopmentBanner', () => {
     expect(text).to.not.include('was made');
   });
 
+  it('with the browse page on: a link that carries its token in the fragment, never in the query', () => {
+    const text = formatDevelopmentBanner({ ...base, browseToken: 'browse.token.value' });
+    const links = text.split('\n').filter((line) => line.startsWith(base.origin));
+    expect(links).to.deep.equal([`${base.origin}/#token=browse.token.value`]);
+    expect(formatDevelopmentBanner(base)).to.not.include('/#token=');
+  });
+
   it('a sample file: one curl command with the token and the URL in single quotes', () => {
     const text = formatDevelopmentBanner({ ...base, sample: { filepath: "docs/it's here.txt" } });
     const commands = text.split('\n').filter((line) => line.startsWith('curl '));
