@@ -221,7 +221,7 @@ describe('access log (GET /api/download)', () => {
   });
 
   describe('credentials under any name stay out of the log', () => {
-    // The names of issue 10's review and their usual spellings; the token is a real, valid one each time.
+    // The names credentials go by in the wild, and their usual spellings; the token is a real, valid one each time.
     const names = ['access_token', 'jwt', 'auth', 'api_key', 'signature', 'X-Amz-Signature', 'id_token', 'apikey', 'client_secret', 'password', 'X-Amz-Security-Token', 'access%5Ftoken', 'ACCESS_TOKEN'];
     for (const name of names) {
       it(`redacts a valid token sent as "${name}", with and without a header token`, async () => {
