@@ -27,6 +27,8 @@ export interface EngineProxy {
   readonly seen: SeenRequest[];
   /** The most requests that were in progress at once. */
   readonly maxInFlight: () => number;
+  /** Connections accepted so far. */
+  readonly connections: () => number;
   /** Forgets the requests seen and the most in flight. */
   reset(): void;
   /** Applies `fault` to the next `times` requests that `match` (default: every request). */
@@ -47,6 +49,7 @@ export async function startEngineProxy(target: string): Promise<EngineProxy> {
   const sockets = new Set<Socket>();
   let inFlight = 0;
   let maxInFlight = 0;
+  let accepted = 0;
 
   const server = http.createServer((req, res) => {
     const request: SeenRequest = { method: req.method ?? '', url: req.url ?? '', headers: req.headers };
@@ -100,6 +103,7 @@ export async function startEngineProxy(target: string): Promise<EngineProxy> {
   }
 
   server.on('connection', (socket: Socket) => {
+    accepted += 1;
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
   });
@@ -110,6 +114,7 @@ export async function startEngineProxy(target: string): Promise<EngineProxy> {
     endpoint: `http://127.0.0.1:${port}`,
     seen,
     maxInFlight: () => maxInFlight,
+    connections: () => accepted,
     reset() {
       seen.length = 0;
       maxInFlight = 0;

@@ -244,6 +244,21 @@ describe('s3 layer (radosgw)', function () {
       expect(proxy.seen.map((request) => request.method)).to.deep.equal(['GET']);
     });
 
+    it('connections to the engine are kept and reused: once warm, waves of 40 downloads at once open none', async () => {
+      const wave = async () => {
+        await Promise.all(Array.from({ length: 40 }, async () => expect(await (await get('/api/download?filepath=hello.txt')).text()).to.equal('hello\n')));
+      };
+      // The first waves open what their concurrency needs (it grows as the server warms up).
+      await wave();
+      await wave();
+      const opened = proxy.connections();
+      proxy.reset();
+      await wave();
+      await wave();
+      expect(proxy.maxInFlight(), 'requests at once: more than a small pool would keep').to.be.above(16);
+      expect(proxy.connections() - opened, 'connections opened by the warm waves').to.equal(0);
+    });
+
     it('a listing sorted by size asks LIST only, never a HEAD per entry', async () => {
       const response = await get('/api/list?path=many&sort=size&limit=5');
       expect(response.status).to.equal(200);

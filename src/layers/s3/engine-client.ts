@@ -147,7 +147,11 @@ export function createEngineClient(options: EngineClientOptions): EngineClient {
   const headersTimeoutMs = options.headersTimeoutMs ?? 10_000;
   // LIFO keeps the fewest sockets warm; `timeout` closes idle ones before the
   // engine does (radosgw's beast: 65 s), so a reused socket is rarely a dead one.
-  const agentOptions = { keepAlive: true, maxSockets: options.maxSockets ?? 64, maxFreeSockets: 16, scheduling: 'lifo' as const, timeout: 30_000 };
+  // Every socket may stay idle: with fewer kept than used, a busy service
+  // opened a new connection for about one download in five (measured: 1,180
+  // connections for 5,500 small downloads with 16 kept of 64, 65-93 with 64).
+  const maxSockets = options.maxSockets ?? 64;
+  const agentOptions = { keepAlive: true, maxSockets, maxFreeSockets: maxSockets, scheduling: 'lifo' as const, timeout: 30_000 };
   const agent = secure ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
   // Copied, so a caller's object is never kept or logged with the client.
   const credentials = { accessKeyId: options.credentials.accessKeyId, secretAccessKey: options.credentials.secretAccessKey };
