@@ -15,6 +15,7 @@
 //   npm run bench -- --only 9              # listing a folder of 100,000 entries (filegate only)
 //   npm run bench -- --only 10             # /healthz and a 1 KB download while archives of big folders run (filegate only)
 //   npm run bench -- --only 11,12,13,14    # an object-store layer vs the engine itself (radosgw, started and stopped by the bench)
+//   npm run bench -- --only 15,16,17       # delivery offload: x-accel vs nginx alone, redirect vs the engine, the cost of nginx in front
 
 import { execFileSync, spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { createSecretKey, randomBytes } from 'node:crypto';
@@ -28,6 +29,7 @@ import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { SignJWT } from 'jose';
 import { engineClientOf, engineCounters, presignedPath, presignedUrl, putFile, putObjects, toEngine, type Engine } from './bench-engine.js';
+import { frontNginxConfig, X_ACCEL_LOCATION } from './bench-nginx.js';
 
 // ---------------------------------------------------------------- options
 
@@ -39,7 +41,7 @@ const HOST = '127.0.0.1';
 const SERVER_CPU = '0';
 const CLIENT_CPU = '1';
 
-const SERVER_NAMES = ['filegate', 'ceiling', 'koa', 'fastify', 'nginx', 'engine'] as const;
+const SERVER_NAMES = ['filegate', 'ceiling', 'koa', 'fastify', 'nginx', 'engine', 'front'] as const;
 type ServerName = (typeof SERVER_NAMES)[number];
 const SERVER_LABELS: Record<ServerName, string> = {
   filegate: 'filegate',
@@ -48,9 +50,14 @@ const SERVER_LABELS: Record<ServerName, string> = {
   fastify: 'fastify + @fastify/static',
   nginx: 'nginx',
   engine: 'radosgw, read directly',
+  front: 'nginx + filegate (docs/deployment.md)',
 };
-/** The servers of folders on disk (scenarios 1-10); the engine is the peer of the object-store scenarios (11-14) only. */
-const FILE_SERVERS: ServerName[] = SERVER_NAMES.filter((name) => name !== 'engine');
+/**
+ * The servers of folders on disk (scenarios 1-10); the engine is the peer of
+ * the object-store scenarios (11-14, 16) only, and nginx in front of filegate
+ * (the deployment block) is measured in the delivery scenarios (15, 17) only.
+ */
+const FILE_SERVERS: ServerName[] = SERVER_NAMES.filter((name) => name !== 'engine' && name !== 'front');
 
 const { values: opts } = parseArgs({
   options: {
@@ -65,7 +72,7 @@ const { values: opts } = parseArgs({
 });
 if (opts.help) {
   process.stdout.write(
-    'usage: npm run bench -- [--duration SECONDS] [--warmup SECONDS] [--loadgen wrk|autocannon] [--quiet-wait SECONDS] [--only 1,2,...,14] [--servers filegate,ceiling,koa,fastify,nginx,engine]\n',
+    'usage: npm run bench -- [--duration SECONDS] [--warmup SECONDS] [--loadgen wrk|autocannon] [--quiet-wait SECONDS] [--only 1,2,...,17] [--servers filegate,ceiling,koa,fastify,nginx,engine,front]\n',
   );
   process.exit(0);
 }
@@ -863,6 +870,8 @@ interface Download {
   status: number;
   bytes: number;
   seconds: number;
+  /** How many redirects curl followed (with `follow`). */
+  redirects: number;
 }
 
 /** Whole-file downloads with curl from CPU 1, `count` at once. */
@@ -870,9 +879,13 @@ function downloads(server: Server, file: FixtureName, count: number, timeoutS: n
   return downloadUrl(server.url(file), server.headers, count, timeoutS);
 }
 
-/** Downloads of `url` with curl from CPU 1, `count` at once. */
-async function downloadUrl(url: string, headers: Record<string, string>, count: number, timeoutS: number): Promise<{ all: Download[]; wallSeconds: number }> {
-  const args = ['-sS', '-o', '/dev/null', '--max-time', String(timeoutS), '-w', '%{http_code} %{size_download} %{time_total}\\n'];
+/**
+ * Downloads of `url` with curl from CPU 1, `count` at once; with `follow`,
+ * curl follows redirects as `curl -L` does (and, as curl does, sends no
+ * Authorization header to another host or port).
+ */
+async function downloadUrl(url: string, headers: Record<string, string>, count: number, timeoutS: number, follow = false): Promise<{ all: Download[]; wallSeconds: number }> {
+  const args = ['-sS', '-o', '/dev/null', '--max-time', String(timeoutS), '-w', '%{http_code} %{size_download} %{time_total} %{num_redirects}\\n', ...(follow ? ['-L'] : [])];
   for (const [key, value] of Object.entries(headers)) args.push('-H', `${key}: ${value}`);
   args.push(url);
   const started = process.hrtime.bigint();
@@ -880,8 +893,8 @@ async function downloadUrl(url: string, headers: Record<string, string>, count: 
     Array.from({ length: count }, async () => {
       const [command, full] = onClient('curl', args);
       const result = await run(command, full, (timeoutS + 10) * 1000);
-      const [status, bytes, seconds] = result.stdout.trim().split(' ').map(Number);
-      return { status: status ?? 0, bytes: bytes ?? 0, seconds: seconds ?? 0 };
+      const [status, bytes, seconds, redirects] = result.stdout.trim().split(' ').map(Number);
+      return { status: status ?? 0, bytes: bytes ?? 0, seconds: seconds ?? 0, redirects: redirects ?? 0 };
     }),
   );
   return { all: results, wallSeconds: Number(process.hrtime.bigint() - started) / 1e9 };
@@ -1991,6 +2004,38 @@ function newRow(server: ServerName, round: number | undefined, idleKiB: number |
 }
 
 /**
+ * One round's row of the engine read directly: curl on the presigned URL
+ * `direct` of the 1 GB object, the median of `BIG_OBJECT_RUNS` downloads,
+ * each taken again while other work shared the machine (scenarios 11, 16).
+ */
+async function bigObjectDirectRow(e: Engine, direct: string, round: number, label: string): Promise<Row> {
+  process.stdout.write(`  ${SERVER_LABELS.engine}, round ${round} ... `);
+  await checkBackground(label);
+  const row = newRow('engine', round);
+  const speeds: number[] = [];
+  const works: EngineWork[] = [];
+  let bad = 0;
+  for (let i = 0; i < BIG_OBJECT_RUNS; i++) {
+    const { result, work } = await measureAlone(
+      `${label}, run ${i + 1}`,
+      enginePids(e),
+      () => engineWork(e, () => downloadUrl(direct, {}, 1, 120)),
+      (m) => `${fmt(GiB / (m.result.all[0]?.seconds ?? 1) / 1e6)} MB/s`,
+    );
+    const d = result.all[0]!;
+    if (d.status !== 200 || d.bytes !== GiB) bad++;
+    speeds.push(d.bytes / d.seconds / 1e6);
+    works.push(work);
+  }
+  row.value = median(speeds);
+  row.cpu = `${works.map((w) => w.cpuPct).join('/')}% (engine) / –`;
+  row.extra = { runsMBps: speeds.map((s) => Math.round(s)), engineCpuPct: works.map((w) => w.cpuPct), engineRequests: works.map((w) => w.requests) };
+  if (bad) row.note = `${bad} of ${BIG_OBJECT_RUNS} downloads incomplete or not 200`;
+  process.stdout.write(`${fmt(row.value)} MB/s (runs ${speeds.map((s) => fmt(s)).join(', ')}), engine CPU ${works.map((w) => w.cpuPct).join('/')}%\n`);
+  return row;
+}
+
+/**
  * Scenario 11: the 1 GB object, one stream with curl: through filegate, and
  * read directly from the engine on a presigned URL (the SPEC: at least
  * 0.8×). Each round: the engine, then a fresh filegate, each the median of
@@ -2008,33 +2053,7 @@ async function bigObjectScenario(e: Engine): Promise<void> {
   const first = await downloadUrl(direct, {}, 1, 120);
   process.stdout.write(`read once directly: ${first.all[0]?.status} in ${first.all[0]?.seconds.toFixed(2)} s\n`);
   for (let round = 1; round <= OBJECT_ROUNDS; round++) {
-    if (SERVERS.includes('engine')) {
-      const label = `11. 1 GB object, ${SERVER_LABELS.engine}, round ${round}`;
-      process.stdout.write(`  ${SERVER_LABELS.engine}, round ${round} ... `);
-      await checkBackground(label);
-      const row = newRow('engine', round);
-      const speeds: number[] = [];
-      const works: EngineWork[] = [];
-      let bad = 0;
-      for (let i = 0; i < BIG_OBJECT_RUNS; i++) {
-        const { result, work } = await measureAlone(
-          `${label}, run ${i + 1}`,
-          enginePids(e),
-          () => engineWork(e, () => downloadUrl(direct, {}, 1, 120)),
-          (m) => `${fmt(GiB / (m.result.all[0]?.seconds ?? 1) / 1e6)} MB/s`,
-        );
-        const d = result.all[0]!;
-        if (d.status !== 200 || d.bytes !== GiB) bad++;
-        speeds.push(d.bytes / d.seconds / 1e6);
-        works.push(work);
-      }
-      row.value = median(speeds);
-      row.cpu = `${works.map((w) => w.cpuPct).join('/')}% (engine) / –`;
-      row.extra = { runsMBps: speeds.map((s) => Math.round(s)), engineCpuPct: works.map((w) => w.cpuPct), engineRequests: works.map((w) => w.requests) };
-      if (bad) row.note = `${bad} of ${BIG_OBJECT_RUNS} downloads incomplete or not 200`;
-      scenario.rows.push(row);
-      process.stdout.write(`${fmt(row.value)} MB/s (runs ${speeds.map((s) => fmt(s)).join(', ')}), engine CPU ${works.map((w) => w.cpuPct).join('/')}%\n`);
-    }
+    if (SERVERS.includes('engine')) scenario.rows.push(await bigObjectDirectRow(e, direct, round, `11. 1 GB object, ${SERVER_LABELS.engine}, round ${round}`));
     if (SERVERS.includes('filegate')) {
       const label = `11. 1 GB object, filegate, round ${round}`;
       process.stdout.write(`  filegate, round ${round} ... `);
@@ -2464,16 +2483,22 @@ async function concurrentObjectScenario(e: Engine): Promise<void> {
 
 /** Scenarios 11-14 around one engine, started here and stopped at the end, on failure too. */
 async function objectStoreScenarios(want: (n: number) => boolean, baseConfig: Record<string, unknown>): Promise<void> {
-  process.stdout.write(`\n11-14. object store: starting the engine (scripts/radosgw/start.sh, daemons pinned to CPU ${ENGINE_CPU}) ... `);
+  process.stdout.write(`\n11-14, 16. object store: starting the engine (scripts/radosgw/start.sh, daemons pinned to CPU ${ENGINE_CPU}) ... `);
   const e = await startEngine();
   process.stdout.write(`${e.endpoint}\n`);
   try {
-    writeFileSync(path.join(TMP, OBJECT_CONFIG), JSON.stringify(objectConfig(e, baseConfig), null, 2));
+    const objects = objectConfig(e, baseConfig);
+    writeFileSync(path.join(TMP, OBJECT_CONFIG), JSON.stringify(objects, null, 2));
+    // Scenario 16: the same layer, its bodies sent by the engine (delivery.minSize at its default, 8 MiB).
+    const layers = objects.layers as Record<string, Record<string, unknown>>;
+    const redirect = { ...objects, layers: { ...layers, [OBJECT_LAYER]: { ...layers[OBJECT_LAYER], delivery: { mode: 'redirect' } } } };
+    writeFileSync(path.join(TMP, REDIRECT_CONFIG), JSON.stringify(redirect, null, 2));
     const steps: Array<[number, string, () => Promise<void>]> = [
       [11, `11. 1 GB object, 1 stream: filegate vs curl on a presigned URL, ${OBJECT_ROUNDS} interleaved rounds`, () => bigObjectScenario(e)],
       [12, `12. 1 KB objects, 64 connections: filegate vs the engine on presigned URLs, ${OBJECT_ROUNDS} interleaved rounds`, () => smallObjectScenario(e)],
       [13, `13. ZIP of ${ZIP_OBJECTS.files.toLocaleString('en-US')} objects of ${formatBytes(ZIP_OBJECTS.size)}: filegate vs a client with ${CLIENT_IN_FLIGHT} GETs in flight, ${OBJECT_ROUNDS} interleaved rounds`, () => zipObjectScenario(e)],
       [14, '14. 100 concurrent downloads of a 100 MB object from filegate (curl)', () => concurrentObjectScenario(e)],
+      [16, `16. 1 GB object, 1 stream: filegate with delivery "redirect" (curl -L) vs curl on a presigned URL, ${DELIVERY_ROUNDS} interleaved rounds`, () => redirectObjectScenario(e)],
     ];
     for (const [n, heading, step] of steps) {
       if (!want(n)) continue;
@@ -2485,6 +2510,390 @@ async function objectStoreScenarios(want: (n: number) => boolean, baseConfig: Re
   } finally {
     stopEngine();
   }
+}
+
+// ---------------------------------------------------------------- delivery offload (scenarios 15-17)
+
+/** filegate's config for scenario 15, written beside `filegate.json`: the layer `OsFs` sends its bodies through nginx (x-accel). */
+const X_ACCEL_CONFIG = 'filegate-x-accel.json';
+/** filegate's config for scenario 16, written beside `filegate-objects.json`: the layer `Objects` redirects to the engine. */
+const REDIRECT_CONFIG = 'filegate-objects-redirect.json';
+/** The delivery scenarios run both sides this many times, interleaved. */
+const DELIVERY_ROUNDS = 2;
+/** 1 GB downloads per side and round (15, 16); the median is the figure. */
+const DELIVERY_RUNS = 3;
+/**
+ * The bars of scenarios 15 and 16: "nginx's own figure", "the engine's own"
+ * (the offloaded transfer within 5% of the component sending the file
+ * alone), and filegate's CPU over an x-accel transfer under 5% of one core.
+ */
+const DELIVERY_GOALS = { ownFigure: 0.95, filegateCpuPct: 5 } as const;
+
+/** CPU time of every thread of a process, in ns (/proc/PID/task/TID/schedstat: exact, where /proc/PID/stat counts 10 ms ticks). */
+function cpuNs(pid: number): number {
+  let total = 0;
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        total += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+      } catch {
+        /* the thread ended */
+      }
+    }
+  } catch {
+    /* the process ended */
+  }
+  return total;
+}
+
+/**
+ * Starts nginx with docs/deployment.md's x-accel block (scripts/bench-nginx.ts)
+ * in front of `filegate`, pinned beside it on CPU 0, in a folder of its own
+ * under the run's folder; stopped by PID like every server. Resolves once a
+ * 1 KB download through it answers 200.
+ */
+async function startFront(filegate: Server): Promise<Server> {
+  const port = await freePort();
+  const prefix = path.join(TMP, `front-${port}`);
+  mkdirSync(prefix, { recursive: true });
+  const conf = path.join(prefix, 'nginx.conf');
+  writeFileSync(conf, frontNginxConfig(prefix, { host: HOST, port, upstreamPort: filegate.port, root: FIXTURES }));
+  const logFile = path.join(prefix, 'stderr.log');
+  const log = openSync(logFile, 'w');
+  const child = launch('taskset', ['-c', SERVER_CPU, 'nginx', '-p', prefix, '-c', conf, '-e', path.join(prefix, 'error.log')], { stdio: ['ignore', log, log] });
+  closeSync(log);
+  const pid = child.pid;
+  if (pid === undefined) throw new Error('nginx (front): could not start');
+  const url = (file: FixtureName) => `http://${HOST}:${port}/api/download?filepath=${encodeURIComponent(file)}`;
+  const server: Server = { name: 'front', pid, port, child, logFile, url, headers: filegate.headers };
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    if (hasExited(child)) throw new Error(`nginx (front) exited at start (code ${child.exitCode}):\n${tail(logFile)}\n${tail(path.join(prefix, 'error.log'))}`);
+    const answer = await request(server, '1KB.bin', {}, 1000).catch(() => null);
+    if (answer && answer.status === 200 && answer.bytes === KiB) break;
+    if (Date.now() > deadline) throw new Error(`nginx (front) did not answer 200 within 20 s (last: ${answer?.status ?? 'no answer'}):\n${tail(path.join(prefix, 'error.log'))}`);
+    await sleep(100);
+  }
+  const comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  if (comm !== 'nginx') throw new Error(`nginx (front): sampled pid ${pid} is "${comm}", not nginx`);
+  return server;
+}
+
+/** filegate's access lines (pino, level info) whose delivery was `delivery`, so far. */
+function deliveredLines(server: Server, delivery: string): number {
+  try {
+    return readFileSync(server.logFile, 'utf8')
+      .split('\n')
+      .filter((line) => line.includes(`"delivery":"${delivery}"`)).length;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * Scenario 15: the 1 GB file, one stream with curl: through nginx and
+ * filegate with `delivery: x-accel` (filegate decides, nginx sends with
+ * sendfile), and from nginx alone (the bench's nginx peer, a plain static
+ * location). nginx and filegate share CPU 0, curl has CPU 1. filegate's CPU
+ * over each transfer (every thread, from schedstat) ÷ curl's time is its
+ * share of a core.
+ */
+async function xAccelScenario(): Promise<void> {
+  const scenario: Scenario = { id: '15', title: '1 GB file via x-accel vs nginx alone (curl)', unit: 'MB/s', rows: [] };
+  scenarios.push(scenario);
+  const head = readFileSync(path.join(FIXTURES, '1GB.bin')).subarray(0, KiB);
+  for (let round = 1; round <= DELIVERY_ROUNDS; round++) {
+    if (SERVERS.includes('nginx')) {
+      const label = `15. 1 GB file, nginx alone, round ${round}`;
+      process.stdout.write(`  nginx alone, round ${round} ... `);
+      await checkBackground(label);
+      const server = await startServer('nginx');
+      const row = newRow('nginx', round, rssKiB(server.pid));
+      try {
+        for (let i = 0; i < 2; i++) await downloads(server, '1MB.bin', 1, 60);
+        const speeds: number[] = [];
+        const cpus: Array<number | null> = [];
+        let bad = 0;
+        for (let i = 0; i < DELIVERY_RUNS; i++) {
+          const { all, usage } = await measureAlone(
+            `${label}, run ${i + 1}`,
+            [server.pid],
+            async () => {
+              const cpu = new CpuWindow(server.pid);
+              const { all } = await downloads(server, '1GB.bin', 1, 120);
+              return { all, usage: cpu.end() };
+            },
+            (m) => `${fmt(GiB / (m.all[0]?.seconds ?? 1) / 1e6)} MB/s`,
+          );
+          const d = all[0]!;
+          if (d.status !== 200 || d.bytes !== GiB) bad++;
+          speeds.push(d.bytes / d.seconds / 1e6);
+          cpus.push(usage.serverPct);
+        }
+        row.value = median(speeds);
+        row.cpu = `${cpus.join('/')}% / –`;
+        row.extra = { runsMBps: speeds.map((v) => Math.round(v)), nginxCpuPct: cpus };
+        if (bad) row.note = `${bad} of ${DELIVERY_RUNS} downloads incomplete or not 200`;
+        process.stdout.write(`${fmt(row.value)} MB/s (runs ${speeds.map((v) => fmt(v)).join(', ')}), nginx CPU ${cpus.join('/')}%\n`);
+      } finally {
+        const died = await stopServer(server);
+        if (died) row.note = [row.note, died].filter(Boolean).join('; ');
+        scenario.rows.push(row);
+      }
+    }
+    if (SERVERS.includes('front')) {
+      const label = `15. 1 GB file, nginx + filegate (x-accel), round ${round}`;
+      process.stdout.write(`  nginx + filegate (x-accel), round ${round} ... `);
+      await checkBackground(label);
+      const row = newRow('front', round);
+      const filegate = await startServer('filegate', X_ACCEL_CONFIG);
+      let front: Server | null = null;
+      const logBefore = logLines(filegate).length;
+      try {
+        front = await startFront(filegate);
+        row.idleRssMiB = mib(rssKiB(filegate.pid));
+        // filegate hands the body over (X-Accel-Redirect to the internal location), and nginx sends the right bytes.
+        const decided = await request(filegate, '1GB.bin', { Range: 'bytes=0-1023' }, 30_000);
+        const redirect = String(decided.headers['x-accel-redirect'] ?? '');
+        const ranged = await request(front, '1GB.bin', { Range: 'bytes=0-1023' }, 30_000);
+        const refusal = !redirect.startsWith(X_ACCEL_LOCATION)
+          ? `filegate answered ${decided.status} without X-Accel-Redirect to ${X_ACCEL_LOCATION}`
+          : ranged.status !== 206 || !ranged.body.equals(head)
+            ? `a Range through nginx answered ${ranged.status} with ${ranged.bytes} bytes${ranged.body.equals(head) ? '' : ' (not the file\'s)'}`
+            : null;
+        if (refusal !== null) {
+          row.note = refusal;
+          process.stdout.write(`${refusal}: not measured\n`);
+          continue;
+        }
+        for (let i = 0; i < 2; i++) await downloads(front, '1MB.bin', 1, 60);
+        // What filegate spends with no request at all (its timers), to set beside its share during a transfer.
+        const idleNs0 = cpuNs(filegate.pid);
+        await sleep(1000);
+        const idlePct = Math.round(((cpuNs(filegate.pid) - idleNs0) / 1e9) * 1000) / 10;
+        const offloadedBefore = deliveredLines(filegate, 'x-accel');
+        const speeds: number[] = [];
+        const filegatePct: number[] = [];
+        const filegateMs: number[] = [];
+        const nginxPct: Array<number | null> = [];
+        let bad = 0;
+        for (let i = 0; i < DELIVERY_RUNS; i++) {
+          const { all, usage, ns } = await measureAlone(
+            `${label}, run ${i + 1}`,
+            [front.pid, filegate.pid],
+            async () => {
+              const cpu = new CpuWindow(front!.pid);
+              const ns0 = cpuNs(filegate.pid);
+              const { all } = await downloads(front!, '1GB.bin', 1, 120);
+              return { all, ns: cpuNs(filegate.pid) - ns0, usage: cpu.end() };
+            },
+            (m) => `${fmt(GiB / (m.all[0]?.seconds ?? 1) / 1e6)} MB/s`,
+          );
+          const d = all[0]!;
+          if (d.status !== 200 || d.bytes !== GiB) bad++;
+          speeds.push(d.bytes / d.seconds / 1e6);
+          filegateMs.push(Math.round(ns / 1e5) / 10);
+          filegatePct.push(Math.round((ns / 1e9 / d.seconds) * 1000) / 10);
+          nginxPct.push(usage.serverPct);
+        }
+        const offloaded = deliveredLines(filegate, 'x-accel') - offloadedBefore;
+        row.value = median(speeds);
+        row.cpu = `${filegatePct.join('/')}% (filegate) + ${nginxPct.join('/')}% (nginx) / –`;
+        row.peakRssMiB = mib(rssKiB(filegate.pid));
+        row.extra = { runsMBps: speeds.map((v) => Math.round(v)), filegateCpuPct: filegatePct, filegateCpuMs: filegateMs, filegateIdleCpuPct: idlePct, nginxCpuPct: nginxPct, offloaded };
+        const notes = [`filegate ${filegateMs.join('/')} ms of CPU per download (idle: ${idlePct}% of a core)`, `${offloaded} of ${DELIVERY_RUNS} access lines say x-accel`];
+        if (bad) notes.push(`${bad} of ${DELIVERY_RUNS} downloads incomplete or not 200`);
+        row.note = notes.join('; ');
+        process.stdout.write(
+          `${fmt(row.value)} MB/s (runs ${speeds.map((v) => fmt(v)).join(', ')}), filegate ${filegatePct.join('/')}% of a core (${filegateMs.join('/')} ms; idle ${idlePct}%), nginx ${nginxPct.join('/')}%, ${offloaded} x-accel lines\n`,
+        );
+      } finally {
+        if (front !== null) {
+          const died = await stopServer(front);
+          if (died) observations.push(`${label}: nginx ${died}\n${tail(front.logFile)}`);
+        }
+        await finishRow(filegate, new RssSampler(filegate.pid), row, scenario.title, label, logBefore, scenario.rows);
+      }
+    }
+  }
+  addRatios(scenario);
+}
+
+/**
+ * Scenario 16: the 1 GB object, one stream: `curl -L` through filegate with
+ * `delivery: redirect` (filegate checks, answers 302 to a presigned URL,
+ * curl follows it to the engine), and curl on a presigned URL of the engine
+ * directly (scenario 11's engine side). filegate's CPU over each download
+ * is reported too.
+ */
+async function redirectObjectScenario(e: Engine): Promise<void> {
+  const scenario: Scenario = { id: '16', title: '1 GB object via redirect vs the engine directly (curl -L)', unit: 'MB/s', rows: [] };
+  scenarios.push(scenario);
+  const key = `${OBJECT_PREFIX}1GB.bin`;
+  process.stdout.write('  uploading 1GB.bin ... ');
+  await putFile(e, key, path.join(FIXTURES, '1GB.bin'));
+  const direct = presignedUrl(e, 'GET', key);
+  const first = await downloadUrl(direct, {}, 1, 120);
+  process.stdout.write(`read once directly: ${first.all[0]?.status} in ${first.all[0]?.seconds.toFixed(2)} s\n`);
+  try {
+    for (let round = 1; round <= DELIVERY_ROUNDS; round++) {
+      if (SERVERS.includes('engine')) scenario.rows.push(await bigObjectDirectRow(e, direct, round, `16. 1 GB object, ${SERVER_LABELS.engine}, round ${round}`));
+      if (!SERVERS.includes('filegate')) continue;
+      const label = `16. 1 GB object, filegate (redirect), round ${round}`;
+      process.stdout.write(`  filegate (redirect), round ${round} ... `);
+      await checkBackground(label);
+      const row = newRow('filegate', round);
+      let server: Server;
+      try {
+        server = await startServer('filegate', REDIRECT_CONFIG);
+      } catch (error) {
+        row.note = `did not start: ${(error instanceof Error ? error.message : String(error)).split('\n')[0]}`;
+        observations.push(`${label}: ${error instanceof Error ? error.message : String(error)}`);
+        process.stdout.write(`${row.note}\n`);
+        scenario.rows.push(row);
+        continue;
+      }
+      const sampler = new RssSampler(server.pid);
+      row.idleRssMiB = mib(sampler.sample());
+      const logBefore = logLines(server).length;
+      try {
+        const url = objectUrl(server, '1GB.bin');
+        const answer = await requestUrl(url, server.headers, 30_000);
+        const location = String(answer.headers.location ?? '');
+        if (answer.status !== 302 || !location.startsWith(`${e.endpoint}/`)) {
+          row.note = `answered ${answer.status}${location ? ` to ${location.slice(0, 80)}` : ''}, not 302 to the engine (${answer.body.toString('utf8').slice(0, 200)})`;
+          process.stdout.write(`${row.note}: not measured\n`);
+          continue;
+        }
+        for (let i = 0; i < 2; i++) await downloadUrl(url, { ...server.headers, Range: `bytes=${i * MiB}-${(i + 1) * MiB - 1}` }, 1, 60, true);
+        const speeds: number[] = [];
+        const filegateMs: number[] = [];
+        const works: EngineWork[] = [];
+        let bad = 0;
+        let redirects = 0;
+        for (let i = 0; i < DELIVERY_RUNS; i++) {
+          const { result, work, ns } = await measureAlone(
+            `${label}, run ${i + 1}`,
+            [...enginePids(e), server.pid],
+            async () => {
+              const ns0 = cpuNs(server.pid);
+              const measured = await engineWork(e, () => downloadUrl(url, server.headers, 1, 120, true));
+              return { ...measured, ns: cpuNs(server.pid) - ns0 };
+            },
+            (m) => `${fmt(GiB / (m.result.all[0]?.seconds ?? 1) / 1e6)} MB/s`,
+          );
+          const d = result.all[0]!;
+          if (d.status !== 200 || d.bytes !== GiB) bad++;
+          redirects += d.redirects;
+          speeds.push(d.bytes / d.seconds / 1e6);
+          filegateMs.push(Math.round(ns / 1e5) / 10);
+          works.push(work);
+        }
+        row.value = median(speeds);
+        row.peakRssMiB = mib(sampler.sample());
+        row.cpu = `${filegateMs.join('/')} ms (filegate) / ${works.map((w) => w.cpuPct).join('/')}% (engine)`;
+        row.extra = { runsMBps: speeds.map((v) => Math.round(v)), filegateCpuMs: filegateMs, engineCpuPct: works.map((w) => w.cpuPct), engineRequests: works.map((w) => w.requests), redirects };
+        const notes = [`filegate ${filegateMs.join('/')} ms of CPU per download`, `${redirects} redirects followed`, `engine requests per download ${works.map((w) => w.requests ?? '?').join('/')}`];
+        if (bad) notes.push(`${bad} of ${DELIVERY_RUNS} downloads incomplete or not 200`);
+        row.note = notes.join('; ');
+        process.stdout.write(
+          `${fmt(row.value)} MB/s (runs ${speeds.map((v) => fmt(v)).join(', ')}), filegate ${filegateMs.join('/')} ms of CPU, engine CPU ${works.map((w) => w.cpuPct).join('/')}%, engine requests ${works.map((w) => w.requests).join('/')}\n`,
+        );
+      } finally {
+        await finishRow(server, sampler, row, scenario.title, label, logBefore, scenario.rows);
+      }
+    }
+  } finally {
+    const client = engineClientOf(e);
+    try {
+      await client.delete(key);
+    } finally {
+      client.close();
+    }
+  }
+  addRatios(scenario);
+}
+
+/**
+ * Scenario 17: 1 KB downloads, 64 connections, scenario 1's settings: filegate
+ * alone (as in scenario 1), and through nginx with the deployment block
+ * (keep-alive upstream, proxy delivery: filegate sends the body, nginx
+ * relays it unbuffered). nginx and filegate share CPU 0: the hop costs the
+ * server's core what nginx spends, as well as the round trip.
+ */
+async function hopScenario(): Promise<void> {
+  const scenario: Scenario = { id: '17', title: '1 KB via nginx + filegate vs filegate alone, 64 conns', unit: 'req/s', rows: [] };
+  scenarios.push(scenario);
+  for (let round = 1; round <= DELIVERY_ROUNDS; round++) {
+    if (SERVERS.includes('filegate')) await measureLoad(scenario, 'filegate', round, '1KB.bin', 64, {}, expect200(FILES['1KB.bin']));
+    if (!SERVERS.includes('front')) continue;
+    const label = `17. 1 KB, nginx + filegate, round ${round}`;
+    process.stdout.write(`  ${SERVER_LABELS.front}, round ${round} ... `);
+    const background = await checkBackground(label);
+    const row = newRow('front', round);
+    const filegate = await startServer('filegate');
+    let front: Server | null = null;
+    const sampler = new RssSampler(filegate.pid);
+    const logBefore = logLines(filegate).length;
+    try {
+      front = await startFront(filegate);
+      row.idleRssMiB = mib(sampler.sample());
+      const refusal = expect200(FILES['1KB.bin'])(await request(front, '1KB.bin', {}, 30_000));
+      if (refusal !== null) {
+        row.note = refusal;
+        process.stdout.write(`${refusal}: not measured\n`);
+        continue;
+      }
+      sampler.start();
+      if (WARMUP > 0) await load(front, '1KB.bin', 64, WARMUP);
+      const { result, both, nginx, fg } = await measureAlone(
+        label,
+        [front.pid, filegate.pid],
+        async () => {
+          const both = new CpuWindow([front!.pid, filegate.pid]);
+          const nginx = new CpuWindow(front!.pid);
+          const fg = new CpuWindow(filegate.pid);
+          const result = await load(front!, '1KB.bin', 64, DURATION);
+          return { result, fg: fg.end(), nginx: nginx.end(), both: both.end() };
+        },
+        (m) => `${fmt(m.result.rps)} req/s`,
+      );
+      row.peakRssMiB = mib(sampler.stop());
+      row.value = result.rps;
+      row.p50ms = result.p50ms;
+      row.p99ms = result.p99ms;
+      const perRequest = (seconds: number | null) => (seconds !== null && result.requests > 0 ? (seconds * 1e6) / result.requests : null);
+      row.cpuUsPerRequest = perRequest(both.serverCpuSeconds);
+      row.requests = result.requests;
+      row.errors = result.errors;
+      row.non2xx = result.non2xx;
+      row.cpu = `${fg.serverPct}% + ${nginx.serverPct}% (nginx) / ${both.cpu1Pct}%`;
+      row.extra = {
+        rps: result.rps,
+        filegateCpuPct: fg.serverPct,
+        nginxCpuPct: nginx.serverPct,
+        filegateCpuUsPerRequest: perRequest(fg.serverCpuSeconds),
+        nginxCpuUsPerRequest: perRequest(nginx.serverCpuSeconds),
+        cpu0BusyPct: both.cpu0Pct,
+        cpu1BusyPct: both.cpu1Pct,
+        backgroundBefore: background,
+      };
+      row.note = clientBound(both) ?? undefined;
+      noteContention(label, both);
+      process.stdout.write(
+        `${fmt(row.value)} req/s, p50 ${fmtMs(row.p50ms)}, p99 ${fmtMs(row.p99ms)}, CPU ${fmtUs(row.cpuUsPerRequest)}/request (filegate ${fmtUs(row.extra.filegateCpuUsPerRequest as number | null)}, nginx ${fmtUs(row.extra.nginxCpuUsPerRequest as number | null)}), filegate ${fg.serverPct}% + nginx ${nginx.serverPct}% of CPU 0, CPU 1 busy ${both.cpu1Pct}%` +
+          (result.errors || result.non2xx ? `, ${result.errors} errors, ${result.non2xx} non-2xx` : '') +
+          '\n',
+      );
+    } finally {
+      if (front !== null) {
+        const died = await stopServer(front);
+        if (died) observations.push(`${label}: nginx ${died}\n${tail(front.logFile)}`);
+      }
+      await finishRow(filegate, sampler, row, scenario.title, label, logBefore, scenario.rows);
+    }
+  }
+  addRatios(scenario);
 }
 
 // ---------------------------------------------------------------- report
@@ -2651,7 +3060,93 @@ function goals(): Goal[] {
     const complete = (manyObjects.extra?.complete as number | undefined) ?? 0;
     out.push({ goal: manyGoal, measured: `peak ${manyObjects.peakRssMiB} MiB (${complete}/100 complete)`, pass: manyObjects.peakRssMiB < OBJECT_GOALS.concurrentRssMiB && complete === 100 });
   } else out.push({ goal: manyGoal, measured: manyObjects?.note ?? 'not run', pass: null });
+  out.push(...deliveryGoals());
   return out;
+}
+
+/** The scenarios of issue 12 (delivery offload), which have a table of their own. */
+const DELIVERY_IDS = ['15', '16', '17'];
+
+/**
+ * Issue 12's bars, each met only when every round meets it: x-accel at nginx's
+ * own figure with filegate under 5% of a core, redirect at the engine's own
+ * figure; the hop of scenario 17 has no bar and is reported.
+ */
+function deliveryGoals(): Goal[] {
+  const out: Goal[] = [];
+  const byRound = (id: string, subject: ServerName, peer: ServerName) => {
+    const scenario = scenarios.find((s) => s.id === id);
+    const subjects = scenario?.rows.filter((r) => r.server === subject) ?? [];
+    return subjects.map((row) => ({ row, peer: scenario!.rows.find((r) => r.server === peer && r.round === row.round) }));
+  };
+  const ratioGoal = (goal: string, id: string, subject: ServerName, peer: ServerName, factor: number | null) => {
+    const pairs = byRound(id, subject, peer);
+    if (pairs.length === 0 || pairs.every((p) => p.peer === undefined)) return out.push({ goal, measured: 'not run', pass: null });
+    const parts: string[] = [];
+    let pass: boolean | null = factor === null ? null : true;
+    for (const { row, peer: other } of pairs) {
+      if (row.value == null || other?.value == null) {
+        parts.push(`round ${row.round}: ${row.value == null ? (row.note ?? 'no figure') : (other?.note ?? 'no figure')}`);
+        if (pass !== null) pass = row.value == null ? false : pass && null;
+        continue;
+      }
+      const ratio = row.value / other.value;
+      const unit = scenarios.find((s) => s.id === id)!.unit;
+      parts.push(`round ${row.round}: ${fmt(row.value)} vs ${fmt(other.value)} ${unit} = ${ratio.toFixed(2)}×`);
+      if (factor !== null && pass !== false && ratio < factor) pass = false;
+    }
+    return out.push({ goal, measured: parts.join('; '), pass });
+  };
+  ratioGoal(`1 GB file via x-accel ≥ ${DELIVERY_GOALS.ownFigure}× nginx alone (nginx's own figure)`, '15', 'front', 'nginx', DELIVERY_GOALS.ownFigure);
+  const xAccel = scenarios.find((s) => s.id === '15')?.rows.filter((r) => r.server === 'front') ?? [];
+  const shares = xAccel.flatMap((r) => (r.extra?.filegateCpuPct as number[] | undefined) ?? []);
+  const cpuGoal = `filegate under ${DELIVERY_GOALS.filegateCpuPct}% of a core during an x-accel 1 GB transfer`;
+  if (shares.length > 0) {
+    const worst = Math.max(...shares);
+    const ms = xAccel.flatMap((r) => (r.extra?.filegateCpuMs as number[] | undefined) ?? []);
+    out.push({ goal: cpuGoal, measured: `worst ${worst}% (runs ${shares.join(', ')}%; ${ms.join(', ')} ms of CPU)`, pass: worst < DELIVERY_GOALS.filegateCpuPct });
+  } else out.push({ goal: cpuGoal, measured: xAccel[0]?.note ?? 'not run', pass: null });
+  ratioGoal(`1 GB object via redirect ≥ ${DELIVERY_GOALS.ownFigure}× the engine read directly (the engine's own figure)`, '16', 'filegate', 'engine', DELIVERY_GOALS.ownFigure);
+  ratioGoal('1 KB through nginx + filegate ÷ filegate alone, req/s (the hop; no bar)', '17', 'front', 'filegate', null);
+  return out;
+}
+
+/**
+ * The delivery scenarios (issue 12), round by round: each side's figure, the
+ * CPU of filegate (and of nginx or the engine), and the offloaded side ÷ the
+ * other of the same round: x-accel ÷ nginx alone (15), redirect ÷ the engine
+ * read directly (16), nginx + filegate ÷ filegate alone for req/s, p50 and p99 (17).
+ */
+function deliveryTable(): string | null {
+  const rows: string[][] = [];
+  const subjectOf: Record<string, [ServerName, ServerName]> = { '15': ['front', 'nginx'], '16': ['filegate', 'engine'], '17': ['front', 'filegate'] };
+  const ratio = (a: number | null | undefined, b: number | null | undefined) => (a == null || b == null || b === 0 ? '–' : `${(a / b).toFixed(2)}×`);
+  for (const scenario of scenarios) {
+    if (!DELIVERY_IDS.includes(scenario.id)) continue;
+    const [subject, peer] = subjectOf[scenario.id]!;
+    for (const row of scenario.rows) {
+      const other = row.server === subject ? scenario.rows.find((r) => r.server === peer && r.round === row.round) : undefined;
+      const label = scenario.id === '16' && row.server === 'filegate' ? 'filegate (redirect)' : scenario.id === '15' && row.server === 'front' ? 'nginx + filegate (x-accel)' : SERVER_LABELS[row.server];
+      rows.push([
+        `${scenario.id}. ${scenario.title}`,
+        String(row.round ?? ''),
+        label,
+        row.value == null ? (row.note ?? '–') : `${fmt(row.value)} ${scenario.unit}`,
+        row.p50ms == null ? '' : fmtMs(row.p50ms),
+        row.p99ms == null ? '' : fmtMs(row.p99ms),
+        row.cpuUsPerRequest == null ? '' : fmtUs(row.cpuUsPerRequest),
+        row.cpu ?? '–',
+        other ? ratio(row.value, other.value) : '',
+        other && scenario.unit === 'req/s' ? `${ratio(row.p50ms, other.p50ms)} / ${ratio(row.p99ms, other.p99ms)}` : '',
+      ]);
+    }
+  }
+  if (rows.length === 0) return null;
+  return table(
+    ['delivery offload (issue 12)', 'round', 'who', 'figure', 'p50', 'p99', 'CPU/req', 'CPU (server / client or engine)', 'offloaded ÷ other', 'p50 / p99 ÷ other'],
+    rows,
+    [false, true, false, true, true, true, true, true, true, true],
+  );
 }
 
 function table(headers: string[], rows: string[][], right: boolean[]): string {
@@ -2683,7 +3178,8 @@ function report(): string {
   const goalTable = table(['SPEC goal', 'measured', ''], goalRows, [false, false, false]);
   const small = smallRequestTable();
   const objects = objectStoreTable();
-  return `${results}\n\n${small === null ? '' : `${small}\n\n`}${objects === null ? '' : `${objects}\n\n`}${goalTable}\n`;
+  const delivery = deliveryTable();
+  return `${results}\n\n${small === null ? '' : `${small}\n\n`}${objects === null ? '' : `${objects}\n\n`}${delivery === null ? '' : `${delivery}\n\n`}${goalTable}\n`;
 }
 
 /**
@@ -2698,7 +3194,7 @@ function smallRequestTable(): string | null {
   const ratio = (a: number | null | undefined, b: number | null | undefined) => (a == null || b == null || b === 0 ? '–' : `${(a / b).toFixed(2)}×`);
   const change = (a: number | null | undefined, b: number | null | undefined) => (a == null || b == null || b === 0 ? '–' : `${a >= b ? '+' : ''}${(((a - b) / b) * 100).toFixed(1)}%`);
   for (const scenario of scenarios) {
-    if (!scenario.rows.some((row) => row.round !== undefined) || scenario.rows.some((row) => row.server === 'engine')) continue;
+    if (!scenario.rows.some((row) => row.round !== undefined) || scenario.rows.some((row) => row.server === 'engine') || DELIVERY_IDS.includes(scenario.id)) continue;
     for (const row of scenario.rows) {
       const fg = scenario.rows.find((other) => other.server === 'filegate' && other.round === row.round);
       const first = row.round !== undefined && row.round > 1 ? scenario.rows.find((other) => other.server === row.server && other.round === 1) : undefined;
@@ -2737,7 +3233,7 @@ function objectStoreTable(): string | null {
   const rows: string[][] = [];
   const pct = (value: unknown) => (typeof value === 'number' ? `${value}%` : Array.isArray(value) ? `${value.join('/')}%` : '–');
   for (const scenario of scenarios) {
-    if (!scenario.rows.some((row) => row.server === 'engine') && !['11', '12', '13', '14'].includes(scenario.id)) continue;
+    if ((!scenario.rows.some((row) => row.server === 'engine') && !['11', '12', '13', '14'].includes(scenario.id)) || DELIVERY_IDS.includes(scenario.id)) continue;
     for (const row of scenario.rows) {
       const engineRow = scenario.rows.find((other) => other.server === 'engine' && other.round === row.round);
       const first = row.round !== undefined && row.round > 1 ? scenario.rows.find((other) => other.server === row.server && other.round === 1) : undefined;
@@ -2844,6 +3340,11 @@ async function main(): Promise<void> {
     log: { level: 'info' },
   };
   writeFileSync(path.join(TMP, 'filegate.json'), JSON.stringify(config, null, 2));
+  // Scenario 15: the same layer, its bodies sent by nginx (the deployment block's internal location aliases the fixtures).
+  writeFileSync(
+    path.join(TMP, X_ACCEL_CONFIG),
+    JSON.stringify({ ...config, layers: { OsFs: { ...config.layers.OsFs, delivery: { mode: 'x-accel', location: X_ACCEL_LOCATION } } } }, null, 2),
+  );
   // Scenario 10c/10d: archive.maxEntries above the 100,000 empty files, so that each walk looks at every one.
   writeFileSync(path.join(TMP, WALK_WHOLE_CONFIG), JSON.stringify({ ...config, archive: { ...config.archive, maxEntries: 200_000 } }, null, 2));
   TOKEN = await new SignJWT({ scope: 'files:read files:archive' })
@@ -2917,7 +3418,15 @@ async function main(): Promise<void> {
     const { files, size } = ARCHIVE_FOLDERS.small;
     await walkLatencyScenario({ healthz: '10e', download: '10f' }, ARCHIVE_FOLDERS.small, `${files.toLocaleString('en-US')} files of ${formatBytes(size)}`);
   }
-  if ([11, 12, 13, 14].some(want)) await objectStoreScenarios(want, config);
+  if (want(15)) {
+    process.stdout.write(`\n15. 1 GB file, 1 stream: nginx + filegate with delivery "x-accel" (docs/deployment.md) vs nginx alone, ${DELIVERY_ROUNDS} interleaved rounds\n`);
+    await xAccelScenario();
+  }
+  if (want(17)) {
+    process.stdout.write(`\n17. 1 KB file, 64 connections: nginx + filegate (docs/deployment.md, proxy delivery) vs filegate alone, ${DELIVERY_ROUNDS} interleaved rounds\n`);
+    await hopScenario();
+  }
+  if ([11, 12, 13, 14, 16].some(want)) await objectStoreScenarios(want, config);
 
   const seconds = Math.round((Date.now() - started) / 1000);
   const text = report();
@@ -2936,7 +3445,10 @@ async function main(): Promise<void> {
       `CPU 1 by a thread of its own (not the one spawning the curls), while ${WALK_ARCHIVES_AT_ONCE} ZIPs of the folder ran at once (each fetched again as it ended), over two rounds; "quiet" is the same with no archive running.\n` +
       `Object store (11-14): one radosgw (scripts/radosgw/start.sh, memstore, RGW_DEBUG=0), its daemons pinned to CPU ${ENGINE_CPU} beside the client, filegate alone on CPU ${SERVER_CPU};\n` +
       '"radosgw, read directly" = curl (11), wrk (12) or curl --parallel (13) on presigned URLs. CPU columns are % of one core over the measurement (engine = radosgw +\n' +
-      'ceph-osd + ceph-mon); "engine requests" = requests radosgw answered (its perf counters): per client request in 12, per run in 11 and 13, in all in 14.\n',
+      'ceph-osd + ceph-mon); "engine requests" = requests radosgw answered (its perf counters): per client request in 12, per run in 11 and 13, in all in 14.\n' +
+      `Delivery (15-17): nginx runs docs/deployment.md's x-accel block (addresses and folder replaced), on CPU ${SERVER_CPU} beside filegate; 15: curl through nginx with filegate's layer on\n` +
+      '"x-accel" vs nginx alone (the nginx peer), filegate\'s CPU (every thread, /proc schedstat) over each transfer ÷ curl\'s time; 16: curl -L through filegate with the object\n' +
+      'layer on "redirect" vs curl on a presigned URL; 17: wrk as in scenario 1 through nginx (proxy delivery) vs filegate alone; CPU/req counts nginx and filegate.\n',
   );
   if (backgroundWarnings.length > 0) process.stdout.write(`\nbackground load:\n${backgroundWarnings.map((w) => `- ${w}`).join('\n')}\n`);
   if (observations.length > 0) process.stdout.write(`\nobserved:\n${observations.map((o) => `- ${o}`).join('\n')}\n`);
