@@ -1,11 +1,10 @@
 // Authenticates GET /api/archive by a token or by a signed archive link, whose principal may archive exactly the paths the link names.
 
-import type { Context, Middleware } from 'koa';
-import { fail, isFilegateError } from '../errors.js';
-import { readQuery, type Query } from '../http/query.js';
+import type { Middleware } from 'koa';
+import { fail } from '../errors.js';
 import { parseLayerPath } from '../paths/layer-path.js';
 import { hasSignature, hasSignatureName, type SignedGrant, type UrlSigner } from '../signing/url-signer.js';
-import { createAuthenticate, type AuthenticateOptions } from './authenticate.js';
+import { createAuthenticate, readQueryOrNull, type AuthenticateOptions } from './authenticate.js';
 import type { Principal } from './principal.js';
 import type { TokenVerifier } from './verify-token.js';
 
@@ -44,14 +43,4 @@ export function toArchiveLinkPrincipal(grant: SignedGrant): Principal {
     expiresAt: grant.expires,
     link: `${grant.kid}.${grant.signature}`,
   };
-}
-
-/** The query when it parses; null otherwise (the route reports a bad query, after authentication). */
-function readQueryOrNull(ctx: Context): Query | null {
-  try {
-    return readQuery(ctx);
-  } catch (error) {
-    if (isFilegateError(error)) return null;
-    throw error;
-  }
 }

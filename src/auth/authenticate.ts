@@ -77,7 +77,7 @@ export function toSignedPrincipal(grant: SignedGrant, scope: Scope): Principal {
 }
 
 /** The query when it parses; null otherwise (the route reports a bad query, after authentication). */
-function readQueryOrNull(ctx: Context): Query | null {
+export function readQueryOrNull(ctx: Context): Query | null {
   try {
     return readQuery(ctx);
   } catch (error) {

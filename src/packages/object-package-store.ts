@@ -42,13 +42,8 @@ export class ObjectPackageStore implements PackageStore {
 
   constructor(config: PackageStoreConfig, client?: EngineClient) {
     this.prefix = config.prefix;
-    this.client = client ?? createEngineClient({
-      endpoint: config.endpoint,
-      region: config.region,
-      bucket: config.bucket,
-      forcePathStyle: config.forcePathStyle,
-      credentials: config.credentials,
-    });
+    // The config's own keys are the client's options (endpoint, region, bucket, path style, credentials).
+    this.client = client ?? createEngineClient(config);
     this.archives = new S3Layer(
       'packages',
       { ...config, driver: 's3', maxFileSize: Number.MAX_SAFE_INTEGER, allowEmpty: true, hidden: 'allow', delivery: { mode: 'proxy' } },

@@ -59,13 +59,8 @@ export class S3Layer implements Layer {
     // Presigned URLs name the engine as clients reach it: SigV4 signs the host, so it must be that name.
     const publicEndpoint = config.delivery.mode === 'redirect' ? (config.delivery.endpoint ?? config.endpoint) : config.endpoint;
     this.presign = { endpoint: publicEndpoint, region: config.region, bucket: config.bucket, forcePathStyle: config.forcePathStyle, credentials: config.credentials };
-    this.client = client ?? createEngineClient({
-      endpoint: config.endpoint,
-      region: config.region,
-      bucket: config.bucket,
-      forcePathStyle: config.forcePathStyle,
-      credentials: config.credentials,
-    });
+    // The config's own keys are the client's options (endpoint, region, bucket, path style, credentials).
+    this.client = client ?? createEngineClient(config);
     this.policy = {
       owner: `layer "${name}"`,
       maxFileSize: config.maxFileSize,
