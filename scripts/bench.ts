@@ -872,6 +872,8 @@ interface Download {
   seconds: number;
   /** How many redirects curl followed (with `follow`). */
   redirects: number;
+  /** curl's time_redirect: seconds spent on the redirects before the final request began. */
+  redirectSeconds: number;
 }
 
 /** Whole-file downloads with curl from CPU 1, `count` at once. */
@@ -885,7 +887,7 @@ function downloads(server: Server, file: FixtureName, count: number, timeoutS: n
  * Authorization header to another host or port).
  */
 async function downloadUrl(url: string, headers: Record<string, string>, count: number, timeoutS: number, follow = false): Promise<{ all: Download[]; wallSeconds: number }> {
-  const args = ['-sS', '-o', '/dev/null', '--max-time', String(timeoutS), '-w', '%{http_code} %{size_download} %{time_total} %{num_redirects}\\n', ...(follow ? ['-L'] : [])];
+  const args = ['-sS', '-o', '/dev/null', '--max-time', String(timeoutS), '-w', '%{http_code} %{size_download} %{time_total} %{num_redirects} %{time_redirect}\\n', ...(follow ? ['-L'] : [])];
   for (const [key, value] of Object.entries(headers)) args.push('-H', `${key}: ${value}`);
   args.push(url);
   const started = process.hrtime.bigint();
@@ -893,8 +895,8 @@ async function downloadUrl(url: string, headers: Record<string, string>, count: 
     Array.from({ length: count }, async () => {
       const [command, full] = onClient('curl', args);
       const result = await run(command, full, (timeoutS + 10) * 1000);
-      const [status, bytes, seconds, redirects] = result.stdout.trim().split(' ').map(Number);
-      return { status: status ?? 0, bytes: bytes ?? 0, seconds: seconds ?? 0, redirects: redirects ?? 0 };
+      const [status, bytes, seconds, redirects, redirectSeconds] = result.stdout.trim().split(' ').map(Number);
+      return { status: status ?? 0, bytes: bytes ?? 0, seconds: seconds ?? 0, redirects: redirects ?? 0, redirectSeconds: redirectSeconds ?? 0 };
     }),
   );
   return { all: results, wallSeconds: Number(process.hrtime.bigint() - started) / 1e9 };
@@ -2579,6 +2581,13 @@ async function startFront(filegate: Server): Promise<Server> {
   return server;
 }
 
+/** Connections accepted on this machine so far (TCP PassiveOpens, /proc/net/snmp): all loopback here, each counted once, at the side that accepted it. */
+function tcpPassiveOpens(): number {
+  const lines = readFileSync('/proc/net/snmp', 'utf8').split('\n').filter((line) => line.startsWith('Tcp:'));
+  const names = lines[0]!.split(/\s+/);
+  return Number(lines[1]!.split(/\s+/)[names.indexOf('PassiveOpens')]);
+}
+
 /** filegate's access lines (pino, level info) whose delivery was `delivery`, so far. */
 function deliveredLines(server: Server, delivery: string): number {
   try {
@@ -2774,6 +2783,7 @@ async function redirectObjectScenario(e: Engine): Promise<void> {
         const works: EngineWork[] = [];
         let bad = 0;
         const redirects: number[] = [];
+        const redirectMs: number[] = [];
         for (let i = 0; i < DELIVERY_RUNS; i++) {
           const { result, work, ns } = await measureAlone(
             `${label}, run ${i + 1}`,
@@ -2788,6 +2798,7 @@ async function redirectObjectScenario(e: Engine): Promise<void> {
           const d = result.all[0]!;
           if (d.status !== 200 || d.bytes !== GiB) bad++;
           redirects.push(d.redirects);
+          redirectMs.push(Math.round(d.redirectSeconds * 10_000) / 10);
           speeds.push(d.bytes / d.seconds / 1e6);
           filegateMs.push(Math.round(ns / 1e5) / 10);
           works.push(work);
@@ -2795,8 +2806,8 @@ async function redirectObjectScenario(e: Engine): Promise<void> {
         row.value = median(speeds);
         row.peakRssMiB = mib(sampler.stop());
         row.cpu = `${filegateMs.join('/')} ms (filegate) / ${works.map((w) => w.cpuPct).join('/')}% (engine)`;
-        row.extra = { runsMBps: speeds.map((v) => Math.round(v)), filegateCpuMs: filegateMs, engineCpuPct: works.map((w) => w.cpuPct), engineRequests: works.map((w) => w.requests), redirects };
-        const notes = [`filegate ${filegateMs.join('/')} ms of CPU per download`, `redirects followed ${redirects.join('/')}`, `engine requests per download ${works.map((w) => w.requests ?? '?').join('/')}`];
+        row.extra = { runsMBps: speeds.map((v) => Math.round(v)), filegateCpuMs: filegateMs, engineCpuPct: works.map((w) => w.cpuPct), engineRequests: works.map((w) => w.requests), redirects, redirectMs };
+        const notes = [`filegate ${filegateMs.join('/')} ms of CPU per download`, `redirects followed ${redirects.join('/')}, in ${redirectMs.join('/')} ms`, `engine requests per download ${works.map((w) => w.requests ?? '?').join('/')}`];
         if (bad) notes.push(`${bad} of ${DELIVERY_RUNS} downloads incomplete or not 200`);
         row.note = notes.join('; ');
         process.stdout.write(
@@ -2849,15 +2860,16 @@ async function hopScenario(): Promise<void> {
       }
       sampler.start();
       if (WARMUP > 0) await load(front, '1KB.bin', 64, WARMUP);
-      const { result, both, nginx, fg } = await measureAlone(
+      const { result, accepted, both, nginx, fg } = await measureAlone(
         label,
         [front.pid, filegate.pid],
         async () => {
           const both = new CpuWindow([front!.pid, filegate.pid]);
           const nginx = new CpuWindow(front!.pid);
           const fg = new CpuWindow(filegate.pid);
+          const accepted0 = tcpPassiveOpens();
           const result = await load(front!, '1KB.bin', 64, DURATION);
-          return { result, fg: fg.end(), nginx: nginx.end(), both: both.end() };
+          return { result, accepted: tcpPassiveOpens() - accepted0, fg: fg.end(), nginx: nginx.end(), both: both.end() };
         },
         (m) => `${fmt(m.result.rps)} req/s`,
       );
@@ -2880,11 +2892,13 @@ async function hopScenario(): Promise<void> {
         cpu0BusyPct: both.cpu0Pct,
         cpu1BusyPct: both.cpu1Pct,
         backgroundBefore: background,
+        // wrk's 64 to nginx, the rest nginx's to filegate: connections its keep-alive cache (16) could not keep.
+        connectionsAccepted: accepted,
       };
       row.note = clientBound(both) ?? undefined;
       noteContention(label, both);
       process.stdout.write(
-        `${fmt(row.value)} req/s, p50 ${fmtMs(row.p50ms)}, p99 ${fmtMs(row.p99ms)}, CPU ${fmtUs(row.cpuUsPerRequest)}/request (filegate ${fmtUs(row.extra.filegateCpuUsPerRequest as number | null)}, nginx ${fmtUs(row.extra.nginxCpuUsPerRequest as number | null)}), filegate ${fg.serverPct}% + nginx ${nginx.serverPct}% of CPU 0, CPU 1 busy ${both.cpu1Pct}%` +
+        `${fmt(row.value)} req/s, p50 ${fmtMs(row.p50ms)}, p99 ${fmtMs(row.p99ms)}, CPU ${fmtUs(row.cpuUsPerRequest)}/request (filegate ${fmtUs(row.extra.filegateCpuUsPerRequest as number | null)}, nginx ${fmtUs(row.extra.nginxCpuUsPerRequest as number | null)}), filegate ${fg.serverPct}% + nginx ${nginx.serverPct}% of CPU 0, CPU 1 busy ${both.cpu1Pct}%, ${accepted} connections accepted for ${result.requests} requests` +
           (result.errors || result.non2xx ? `, ${result.errors} errors, ${result.non2xx} non-2xx` : '') +
           '\n',
       );
