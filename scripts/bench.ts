@@ -1655,7 +1655,7 @@ interface WalkPhase {
 }
 
 /**
- * The walk-latency scenario (issue 10): a concurrent `/healthz` and a 1 KB
+ * The walk-latency scenario: a concurrent `/healthz` and a 1 KB
  * download, each requested again and again on fresh connections, first
  * with nothing else running ("quiet"), then while `WALK_ARCHIVES_AT_ONCE`
  * ZIPs of `folder` run, each fetched again as soon as it ends ("loaded");
@@ -2963,7 +2963,7 @@ function goals(): Goal[] {
       pass: ratio >= factor,
     });
   };
-  // Issue 13: the small requests against the Node ceiling and @fastify/static,
+  // The small requests against the Node ceiling and @fastify/static,
   // each goal met only when every round meets it.
   const everyRound = (goal: string, id: string, peer: ServerName, judge: (fg: Row, other: Row) => { text: string; pass: boolean }) => {
     const scenario = scenarios.find((s) => s.id === id);
@@ -3020,7 +3020,7 @@ function goals(): Goal[] {
       pass: many.peakRssMiB < 250 && complete === 100,
     });
   } else out.push({ goal: '100 concurrent 100 MB downloads: RSS < 250 MiB', measured: many?.note ?? 'not run', pass: null });
-  // Issue 4 asks that an archive's memory stay flat whatever the size of the
+  // An archive's memory must stay flat whatever the size of the
   // folder or its number of entries: held here to the SPEC's bar for a 1 GB
   // download, at most 20 MiB added to the RSS sampled just before the run.
   // "climbs" (last quarter's highest sample over the first quarter's) is shown
@@ -3030,7 +3030,7 @@ function goals(): Goal[] {
     ['7a', '10,000-file ZIP'],
     ['7b', '10,000-file tar.gz'],
   ] as const) {
-    const goal = `${what}: RSS flat, adds ≤ 20 MiB (issue 4)`;
+    const goal = `${what}: RSS flat, adds ≤ 20 MiB`;
     const row = get(id, 'filegate');
     const added = (row?.extra?.rssAddedMiB as number[] | undefined) ?? [];
     const growth = ((row?.extra?.rssGrowthMiB as Array<number | null> | undefined) ?? []).filter((g): g is number => g !== null);
@@ -3041,14 +3041,14 @@ function goals(): Goal[] {
     const worst = Math.max(...added);
     out.push({ goal, measured: `adds ${worst} MiB (runs: ${added.join(', ')}); climbs ${growth.join(', ')} MiB within a run`, pass: worst <= 20 });
   }
-  // Issue 10: no request waits more than 100 ms behind archives walking a 100,000-entry folder.
+  // No request waits more than 100 ms behind archives walking a 100,000-entry folder.
   for (const [id, what] of [
     ['10a', '/healthz'],
     ['10b', '1 KB download'],
     ['10c', '/healthz (every entry walked)'],
     ['10d', '1 KB download (every entry walked)'],
   ] as const) {
-    const goal = `${what} waits ≤ ${WALK_GOAL_MS} ms while ${WALK_ARCHIVES_AT_ONCE} archives of 100,000 entries run (issue 10)`;
+    const goal = `${what} waits ≤ ${WALK_GOAL_MS} ms while ${WALK_ARCHIVES_AT_ONCE} archives of 100,000 entries run`;
     const row = get(id, 'filegate');
     if (row?.value == null) {
       out.push({ goal, measured: row?.note ?? 'not run', pass: null });
@@ -3056,7 +3056,7 @@ function goals(): Goal[] {
     }
     out.push({ goal, measured: `max ${fmtMs(row.value)}, p99 ${fmtMs(row.p99ms)}`, pass: row.value <= WALK_GOAL_MS });
   }
-  // Issue 11: an object-store layer against the engine read directly, each ratio met only when every round meets it.
+  // An object-store layer against the engine read directly, each ratio met only when every round meets it.
   everyRound(`1 GB object ≥ ${OBJECT_GOALS.bigObject}× the engine read directly (curl on a presigned URL)`, '11', 'engine', atLeast(OBJECT_GOALS.bigObject, 'MB/s'));
   everyRound(`1 KB objects req/s ≥ ${OBJECT_GOALS.smallObjects}× the engine's own (presigned)`, '12', 'engine', atLeast(OBJECT_GOALS.smallObjects));
   everyRound(
@@ -3081,11 +3081,11 @@ function goals(): Goal[] {
   return out;
 }
 
-/** The scenarios of issue 12 (delivery offload), which have a table of their own. */
+/** The delivery-offload scenarios, which have a table of their own. */
 const DELIVERY_IDS = ['15', '16', '17'];
 
 /**
- * Issue 12's bars, each met only when every round meets it: x-accel at nginx's
+ * The delivery bars, each met only when every round meets it: x-accel at nginx's
  * own figure with filegate under 5% of a core, redirect at the engine's own
  * figure; the hop of scenario 17 has no bar and is reported.
  */
@@ -3129,7 +3129,7 @@ function deliveryGoals(): Goal[] {
 }
 
 /**
- * The delivery scenarios (issue 12), round by round: each side's figure, the
+ * The delivery scenarios, round by round: each side's figure, the
  * CPU of filegate (and of nginx or the engine), and the offloaded side ÷ the
  * other of the same round: x-accel ÷ nginx alone (15), redirect ÷ the engine
  * read directly (16), nginx + filegate ÷ filegate alone for req/s, p50 and p99 (17).
@@ -3160,7 +3160,7 @@ function deliveryTable(): string | null {
   }
   if (rows.length === 0) return null;
   return table(
-    ['delivery offload (issue 12)', 'round', 'who', 'figure', 'p50', 'p99', 'CPU/req', 'CPU (server / client or engine)', 'offloaded ÷ other', 'p50 / p99 ÷ other'],
+    ['delivery offload', 'round', 'who', 'figure', 'p50', 'p99', 'CPU/req', 'CPU (server / client or engine)', 'offloaded ÷ other', 'p50 / p99 ÷ other'],
     rows,
     [false, true, false, true, true, true, true, true, true, true],
   );
@@ -3200,7 +3200,7 @@ function report(): string {
 }
 
 /**
- * The small-request scenarios (issue 13), round by round: each server's req/s,
+ * The small-request scenarios, round by round: each server's req/s,
  * p50, p99 and CPU per request, and filegate's figures as ratios to each
  * server's of the same round (req/s: higher is better; latency and CPU: lower
  * is better). "vs round 1" is the noise: how far a server's second round
@@ -3235,14 +3235,14 @@ function smallRequestTable(): string | null {
   }
   if (rows.length === 0) return null;
   return table(
-    ['small requests (issue 13)', 'round', 'server', 'req/s', 'p50', 'p99', 'CPU/req', 'CPU srv/cli', 'fg ÷ it: req/s', 'p50', 'p99', 'CPU/req', 'vs round 1'],
+    ['small requests', 'round', 'server', 'req/s', 'p50', 'p99', 'CPU/req', 'CPU srv/cli', 'fg ÷ it: req/s', 'p50', 'p99', 'CPU/req', 'vs round 1'],
     rows,
     [false, true, false, true, true, true, true, true, true, true, true, true, false],
   );
 }
 
 /**
- * The object-store scenarios (issue 11), round by round: each side's figure,
+ * The object-store scenarios, round by round: each side's figure,
  * its CPU, the engine's CPU and how many requests the engine answered, and
  * filegate's figure as a ratio to the engine's of the same round.
  */
@@ -3273,7 +3273,7 @@ function objectStoreTable(): string | null {
   }
   if (rows.length === 0) return null;
   return table(
-    ['object store (issue 11)', 'round', 'who', 'figure', 'p50', 'p99', 'filegate CPU', 'engine CPU', 'engine requests', 'fg ÷ engine', 'vs round 1'],
+    ['object store', 'round', 'who', 'figure', 'p50', 'p99', 'filegate CPU', 'engine CPU', 'engine requests', 'fg ÷ engine', 'vs round 1'],
     rows,
     [false, true, false, true, true, true, true, true, true, true, false],
   );
