@@ -556,11 +556,13 @@ for (const driver of DRIVERS) describe(`packages: POST /api/packages, GET /api/p
 
     before(async () => {
       spool = tree.folder('crash-packages');
-      // Store mode reads all of a 2 GB sparse file: seconds of build, so the
-      // second package stays queued behind it (packages.maxConcurrent 1).
-      truncateSync(tree.file('data/slow/huge.bin', ''), 2048 * MB);
+      // Store mode reads all of an 8 GB sparse file: several seconds of build
+      // even on a quiet machine (a ZIP streams 1-2 GB/s here), so the second
+      // package stays queued behind it (packages.maxConcurrent 1) and the
+      // build is still running when the tests below kill it.
+      truncateSync(tree.file('data/slow/huge.bin', ''), 8192 * MB);
       child = await startChildServer(
-        { layers: layers(), archive: { maxBytes: '10GB' }, packages: { dir: spool, maxConcurrent: 1, heartbeat: '200ms' } },
+        { layers: { OsFs: fx.layer('data', { maxFileSize: '10GB' }) }, archive: { maxBytes: '20GB' }, packages: { dir: spool, maxConcurrent: 1, heartbeat: '200ms' } },
         path.join(tree.dir, 'crash-child.json'),
       );
       ({ view: slow } = await createPackage(child.url, alice, { paths: ['slow'] }));
