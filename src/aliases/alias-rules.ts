@@ -16,8 +16,9 @@ export const ACTION_SCOPES: Record<AliasAction, Scope> = {
   package: 'files:archive',
 };
 
-// Paths the service answers itself; an alias may not take them, nor anything under /api/.
-const BUILT_IN_PATHS = new Set(['/healthz', '/readyz', '/metrics', '/openapi.json']);
+// Paths the service answers itself (the browse page's among them); an alias may not take them, nor anything under /api/ or /assets/.
+const BUILT_IN_PATHS = new Set(['/healthz', '/readyz', '/metrics', '/openapi.json', '/', '/favicon.ico']);
+const BUILT_IN_PREFIXES = ['/api', '/assets'];
 
 // Options that mean something for one action or another; any other pairing is a mistake in the config.
 const OPTIONS_BY_ACTION: Record<AliasAction, readonly string[]> = {
@@ -125,8 +126,8 @@ export function compileRouteAliases(aliases: readonly RouteAliasConfig[], layerN
     const report = (key: Array<string | number>, message: string) => problems.push({ path: at(...key), message });
 
     for (const message of aliasPathProblems(alias.path)) report(['path'], message);
-    if (alias.path.startsWith('/api/') || alias.path === '/api' || BUILT_IN_PATHS.has(alias.path)) {
-      report(['path'], `"${alias.path}" clashes with a built-in route; aliases may not use /api/ or ${[...BUILT_IN_PATHS].join(', ')}`);
+    if (BUILT_IN_PATHS.has(alias.path) || BUILT_IN_PREFIXES.some((prefix) => alias.path === prefix || alias.path.startsWith(`${prefix}/`))) {
+      report(['path'], `"${alias.path}" clashes with a built-in route; aliases may not use ${BUILT_IN_PREFIXES.map((prefix) => `${prefix}/`).join(', ')} or ${[...BUILT_IN_PATHS].join(', ')}`);
     }
     const actions = ALIAS_ACTIONS.filter((action) => alias[action] !== undefined);
     if (actions.length !== 1) {
