@@ -1976,12 +1976,17 @@ async function measureAlone<T>(label: string, pids: readonly number[], measure: 
 }
 
 /**
- * Starts filegate with the object config for one row; on a failed start (a
- * build without the s3 driver, say) the row says why and null is returned.
+ * Starts filegate with the object config for one row, with an RSS sampler
+ * (the row's idle RSS taken) and the length of its log so far; on a failed
+ * start (a build without the s3 driver, say) the row says why and null is
+ * returned.
  */
-async function startObjectFilegate(row: Row, label: string): Promise<Server | null> {
+async function startObjectFilegate(row: Row, label: string): Promise<{ server: Server; sampler: RssSampler; logBefore: number } | null> {
   try {
-    return await startServer('filegate', OBJECT_CONFIG);
+    const server = await startServer('filegate', OBJECT_CONFIG);
+    const sampler = new RssSampler(server.pid);
+    row.idleRssMiB = mib(sampler.sample());
+    return { server, sampler, logBefore: logLines(server).length };
   } catch (error) {
     const first = (error instanceof Error ? error.message : String(error)).split('\n')[0]!;
     row.note = `did not start: ${first}`;
@@ -2061,14 +2066,12 @@ async function bigObjectScenario(e: Engine): Promise<void> {
       process.stdout.write(`  filegate, round ${round} ... `);
       await checkBackground(label);
       const row = newRow('filegate', round);
-      const server = await startObjectFilegate(row, label);
-      if (server === null) {
+      const started = await startObjectFilegate(row, label);
+      if (started === null) {
         scenario.rows.push(row);
         continue;
       }
-      const sampler = new RssSampler(server.pid);
-      row.idleRssMiB = mib(sampler.sample());
-      const logBefore = logLines(server).length;
+      const { server, sampler, logBefore } = started;
       try {
         const url = objectUrl(server, '1GB.bin');
         // Warm-up: the code paths of a download (ranges of 1 MiB), so that what the
@@ -2184,11 +2187,9 @@ async function smallObjectScenario(e: Engine): Promise<void> {
         if (name === 'engine') {
           target = LOADGEN === 'wrk' ? { url: `${e.endpoint}/`, headers: {}, script: directScript } : { url: `${e.endpoint}${directPaths[0]}`, headers: {} };
         } else {
-          server = await startObjectFilegate(row, label);
-          if (server === null) continue;
-          sampler = new RssSampler(server.pid);
-          row.idleRssMiB = mib(sampler.sample());
-          logBefore = logLines(server).length;
+          const started = await startObjectFilegate(row, label);
+          if (started === null) continue;
+          ({ server, sampler, logBefore } = started);
           target = LOADGEN === 'wrk' ? { url: `http://${HOST}:${server.port}/`, headers: server.headers, script: filegateScript } : { url: objectUrl(server, paths[0]!), headers: server.headers };
         }
         const probeUrl = name === 'engine' ? `${e.endpoint}${directPaths[0]}` : objectUrl(server!, paths[0]!);
@@ -2351,14 +2352,12 @@ async function zipObjectScenario(e: Engine): Promise<void> {
       process.stdout.write(`  filegate, round ${round} ... `);
       await checkBackground(label);
       const row = newRow('filegate', round);
-      const server = await startObjectFilegate(row, label);
-      if (server === null) {
+      const started = await startObjectFilegate(row, label);
+      if (started === null) {
         scenario.rows.push(row);
         continue;
       }
-      const sampler = new RssSampler(server.pid);
-      row.idleRssMiB = mib(sampler.sample());
-      const logBefore = logLines(server).length;
+      const { server, sampler, logBefore } = started;
       try {
         // The check, which is also the warm-up: one archive saved and opened with Python.
         const saved = path.join(scratchDir(files * size * 2), `filegate-bench-${process.pid}-objects.zip`);
@@ -2437,14 +2436,12 @@ async function concurrentObjectScenario(e: Engine): Promise<void> {
   process.stdout.write('filegate ... ');
   await checkBackground(label);
   const row = newRow('filegate', undefined);
-  const server = await startObjectFilegate(row, label);
-  if (server === null) {
+  const started = await startObjectFilegate(row, label);
+  if (started === null) {
     scenario.rows.push(row);
     return;
   }
-  const sampler = new RssSampler(server.pid);
-  row.idleRssMiB = mib(sampler.sample());
-  const logBefore = logLines(server).length;
+  const { server, sampler, logBefore } = started;
   try {
     const url = objectUrl(server, '100MB.bin');
     for (let i = 0; i < 3; i++) await downloadUrl(url, server.headers, 1, 60);

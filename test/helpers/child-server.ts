@@ -68,13 +68,7 @@ export function startChildServer(config: Record<string, unknown>, configFile: st
   child.stderr!.on('data', (chunk: Buffer) => {
     err += chunk.toString('utf8');
   });
-  // Whole lines only: the last one may still be on its way.
-  const logs = () =>
-    out
-      .slice(0, out.lastIndexOf('\n') + 1)
-      .split('\n')
-      .filter((line) => line.startsWith('{'))
-      .map((line) => JSON.parse(line) as Record<string, unknown>);
+  const logs = () => completeLogLines(out);
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`the child server did not start within 15 s:\n${err}`)), 15_000);
     void exited.then((code) => reject(new Error(`the child server exited (code ${code}) before listening:\n${err}`)));
@@ -126,4 +120,13 @@ export async function rssGrowthDuring<T>(child: Pick<ChildServer, 'rss'>, work: 
   } finally {
     clearInterval(sampler);
   }
+}
+
+/** The JSON log lines of what a process wrote so far: whole lines only, since the last one may still be on its way. */
+export function completeLogLines(out: string): Array<Record<string, unknown>> {
+  return out
+    .slice(0, out.lastIndexOf('\n') + 1)
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
 }

@@ -6,6 +6,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { completeLogLines } from './child-server.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const START_TIMEOUT_MS = 30_000;
@@ -58,13 +59,7 @@ export function startReplica(name: string, configText: string, configFile: strin
   let err = '';
   child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
   child.stderr!.on('data', (chunk: Buffer) => (err += chunk.toString('utf8')));
-  // Whole lines only: the last one may still be on its way.
-  const logs = () =>
-    out
-      .slice(0, out.lastIndexOf('\n') + 1)
-      .split('\n')
-      .filter((line) => line.startsWith('{'))
-      .map((line) => JSON.parse(line) as Record<string, unknown>);
+  const logs = () => completeLogLines(out);
   const hasExited = () => child.exitCode !== null || child.signalCode !== null;
 
   return new Promise((resolve, reject) => {
