@@ -3347,7 +3347,9 @@ async function main(): Promise<void> {
   writeFileSync(path.join(TMP, 'report.lua'), WRK_SCRIPT);
   // archive.maxEntries: the 10,000-file folder is 10,001 entries with the folder itself.
   // One subject drives every connection, as the peers have no per-client cap: the concurrency cap is off.
+  // The token is verified on every request, as the SPEC measures: accepted tokens are not remembered.
   const config = {
+    auth: { rememberTokens: false },
     layers: { OsFs: { maxFileSize: '2GB' } },
     archive: { maxEntries: 20_000, maxBytes: '10GB' },
     limits: { concurrentPerSubject: 0 },

@@ -19,6 +19,7 @@
 # scripts/profile-sockets.mjs).
 # PROFILE_WAITS=1 has the preload time each request's wait before the server read it.
 # PROFILE_LOG_LEVEL=warn runs filegate without the access line (info by default).
+# PROFILE_REMEMBER_TOKENS=true lets filegate remember accepted tokens (off by default, as the bench runs it).
 # Output in OUTDIR: wrk.txt, cpu.txt (server CPU over the load from /proc), tail.jsonl,
 # server.log, and *.cpuprofile (summarise with scripts/profile-summary.ts).
 set -euo pipefail
@@ -39,8 +40,8 @@ token=$(SECRET=$secret node --input-type=module -e '
 import { SignJWT } from "jose"; import { createSecretKey } from "node:crypto";
 console.log(await new SignJWT({ scope: "files:read files:archive" }).setProtectedHeader({ alg: "HS256" })
   .setSubject("bench").setIssuedAt().setExpirationTime("2h").sign(createSecretKey(Buffer.from(process.env.SECRET))));')
-cat > "$out/filegate.json" <<'EOF'
-{ "layers": { "OsFs": { "maxFileSize": "2GB" } }, "archive": { "maxEntries": 20000, "maxBytes": "10GB" },
+cat > "$out/filegate.json" <<EOF
+{ "auth": { "rememberTokens": ${PROFILE_REMEMBER_TOKENS:-false} }, "layers": { "OsFs": { "maxFileSize": "2GB" } }, "archive": { "maxEntries": 20000, "maxBytes": "10GB" },
   "limits": { "concurrentPerSubject": 0 }, "log": { "level": "info" } }
 EOF
 prof=()

@@ -55,10 +55,10 @@ export async function createTokenVerifier(auth: AuthConfig): Promise<TokenVerifi
   };
   const defaultScopes = new Set<Scope>(auth.defaultScopes);
 
-  // In whole seconds, as jose compares exp and nbf.
-  const verified = new VerifiedTokens(Math.floor(auth.clockTolerance / 1000) * 1000);
+  // In whole seconds, as jose compares exp and nbf. Off, every request's token is verified from scratch.
+  const verified = auth.rememberTokens ? new VerifiedTokens(Math.floor(auth.clockTolerance / 1000) * 1000) : null;
   return async (token) => {
-    const known = verified.get(token, Date.now());
+    const known = verified?.get(token, Date.now());
     if (known !== undefined) return known;
     if (Buffer.byteLength(token) > MAX_TOKEN_BYTES) throw unauthorized(`the token is larger than ${MAX_TOKEN_BYTES / 1024} KB`);
     let header: jose.ProtectedHeaderParameters;
@@ -80,7 +80,7 @@ export async function createTokenVerifier(auth: AuthConfig): Promise<TokenVerifi
       throw toUnauthorized(error);
     }
     const principal = toPrincipal(payload, defaultScopes);
-    verified.add(token, payload, principal, Date.now());
+    verified?.add(token, payload, principal, Date.now());
     return principal;
   };
 }

@@ -190,6 +190,7 @@ export const configSchema = z
         requireExp: z.boolean().default(true),
         clockTolerance: duration.default(30_000),
         defaultScopes: z.array(z.enum(SCOPES)).default(['files:read', 'files:list']),
+        rememberTokens: z.boolean().default(true),
       })
       .prefault({}),
     transfer: z

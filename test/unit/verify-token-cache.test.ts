@@ -64,3 +64,14 @@ describe('createTokenVerifier with remembered tokens', () => {
     await verify(expired).then(() => expect.fail('an expired token was accepted'), (error: Error) => expect(error.message).to.match(/expired/));
   });
 });
+
+describe('createTokenVerifier with auth.rememberTokens off', () => {
+  it('verifies the same token from scratch each time (a new principal per call)', async () => {
+    const verify = await createTokenVerifier(configSchema.parse({ layers: { OsFs: { root: '.' } }, auth: { secret: TEST_SECRET, rememberTokens: false } }).auth);
+    const token = await hsToken({ sub: 'alice', exp: nowSeconds() + 600 });
+    const first = await verify(token);
+    const second = await verify(token);
+    expect(second).to.deep.equal(first);
+    expect(second).to.not.equal(first);
+  });
+});
