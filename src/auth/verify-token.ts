@@ -1,6 +1,6 @@
 // Verifies a JWT against the configured keys and turns its claims into a principal.
 
-import { createPublicKey, createSecretKey } from 'node:crypto';
+import { createPublicKey, createSecretKey, type KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import * as jose from 'jose';
 import type { AuthConfig, Scope } from '../config/schema.js';
@@ -46,6 +46,9 @@ export async function createTokenVerifier(auth: AuthConfig): Promise<TokenVerifi
     }
     throw unauthorized(`no key is configured for algorithm ${header.alg}`);
   };
+  // With one kind of key configured, jose is handed that key itself: it refuses any
+  // algorithm the key cannot serve, and skips the key lookup (a third of a check's cost).
+  const onlyKey = onlyKeyOf(secret, publicKey, jwks !== null);
   const options: jose.JWTVerifyOptions = {
     algorithms: [...auth.algorithms],
     clockTolerance: Math.floor(auth.clockTolerance / 1000),
@@ -75,7 +78,7 @@ export async function createTokenVerifier(auth: AuthConfig): Promise<TokenVerifi
     }
     let payload: jose.JWTPayload;
     try {
-      ({ payload } = await jose.jwtVerify(token, getKey, options));
+      ({ payload } = onlyKey === null ? await jose.jwtVerify(token, getKey, options) : await jose.jwtVerify(token, onlyKey, options));
     } catch (error) {
       throw toUnauthorized(error);
     }
@@ -83,6 +86,19 @@ export async function createTokenVerifier(auth: AuthConfig): Promise<TokenVerifi
     verified?.add(token, payload, principal, Date.now());
     return principal;
   };
+}
+
+/**
+ * The one key every accepted token must be checked with, when only one is
+ * configured: the secret (the schema then allows HS* algorithms only) or the
+ * public key. With a JWKS, or a secret and a public key together, the key
+ * depends on the token, and the lookup decides.
+ */
+function onlyKeyOf(secret: KeyObject | null, publicKey: KeyObject | null, hasJwks: boolean): KeyObject | null {
+  if (hasJwks) return null;
+  if (secret !== null && publicKey === null) return secret;
+  if (publicKey !== null && secret === null) return publicKey;
+  return null;
 }
 
 /** Tokens remembered at most; beyond, the oldest is forgotten first. */
