@@ -55,8 +55,9 @@ export async function serveFile(ctx: Context, target: FileToServe, options: Tran
   const file = await openAllowedFile(layer, principalOf(ctx), filepath, target.routePolicy);
   try {
     const filename = target.filename ?? filepath.segments.at(-1) ?? '';
-    const plan = planTransfer(toTransferRequest(ctx, target.disposition), { stat: file.stat, filename, mediaType: mediaTypeOf(filename) }, options);
-    const handOff = planDelivery(toDeliveryRequest(ctx), plan, file, layer.delivery, Date.now());
+    const request = toTransferRequest(ctx, target.disposition);
+    const plan = planTransfer(request, { stat: file.stat, filename, mediaType: mediaTypeOf(filename) }, options);
+    const handOff = planDelivery(toDeliveryRequest(ctx, request), plan, file, layer.delivery, Date.now());
     if (handOff === null) await sendTransfer(ctx, plan, file);
     else sendHandOff(ctx, handOff, file);
   } catch (error) {

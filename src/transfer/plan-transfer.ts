@@ -40,14 +40,6 @@ export interface TransferPlan {
   readonly body: readonly BodyPiece[];
 }
 
-// Every file response carries these (SPEC, Transfer semantics), and a Content-Security-Policy that depends on how it is served.
-const FIXED_HEADERS = {
-  'Content-Description': 'File Transfer',
-  'Content-Transfer-Encoding': 'binary',
-  'Accept-Ranges': 'bytes',
-  'X-Content-Type-Options': 'nosniff',
-} as const;
-
 /**
  * Plans the response for a checked, open file, in the steps of Go's
  * `serveContent`: validators, preconditions (412 or 304), If-Range, Range
@@ -82,28 +74,35 @@ export function planTransfer(request: TransferRequest, file: TransferFile, optio
 
   const contentType = toContentType(file.mediaType);
   const disposition = request.disposition === 'inline' && isPassiveType(file.mediaType) ? 'inline' : 'attachment';
-  const common = {
-    ...FIXED_HEADERS,
-    'Content-Security-Policy': toContentSecurityPolicy(disposition, file.mediaType),
-    'Content-Disposition': toContentDisposition(disposition, file.filename),
-    ...cacheHeaders,
+  const security = toContentSecurityPolicy(disposition, file.mediaType);
+  const saved = toContentDisposition(disposition, file.filename);
+  // Every file response with a body carries these (SPEC, Transfer semantics), built as one object: this runs on every download.
+  const withBody = (status: number, type: string, length: number, range: string | null, body: BodyPiece[]): TransferPlan => {
+    const headers: Record<string, string> = {
+      'Content-Description': 'File Transfer',
+      'Content-Transfer-Encoding': 'binary',
+      'Accept-Ranges': 'bytes',
+      'X-Content-Type-Options': 'nosniff',
+      'Content-Security-Policy': security,
+      'Content-Disposition': saved,
+      ETag: cacheHeaders.ETag,
+      'Last-Modified': cacheHeaders['Last-Modified'],
+      'Cache-Control': cacheHeaders['Cache-Control'],
+      'Content-Type': type,
+      'Content-Length': String(length),
+    };
+    if (range !== null) headers['Content-Range'] = range;
+    return { status, headers, body: request.method === 'HEAD' ? [] : body };
   };
-  const withBody = (status: number, headers: Record<string, string>, body: BodyPiece[]): TransferPlan => ({
-    status,
-    headers: { ...common, ...headers },
-    body: request.method === 'HEAD' ? [] : body,
-  });
 
-  if (decision.kind === 'full') {
-    return withBody(200, { 'Content-Type': contentType, 'Content-Length': String(size) }, size === 0 ? [] : [{ start: 0, end: size - 1 }]);
-  }
+  if (decision.kind === 'full') return withBody(200, contentType, size, null, size === 0 ? [] : [{ start: 0, end: size - 1 }]);
   const [only] = decision.ranges;
   if (decision.ranges.length === 1 && only !== undefined) {
-    return withBody(206, { 'Content-Type': contentType, 'Content-Range': contentRange(only, size), 'Content-Length': String(only.end - only.start + 1) }, [only]);
+    return withBody(206, contentType, only.end - only.start + 1, contentRange(only, size), [only]);
   }
   const boundary = options.newBoundary();
   const body = multipartBody(decision.ranges, size, contentType, boundary);
-  return withBody(206, { 'Content-Type': `multipart/byteranges; boundary=${boundary}`, 'Content-Length': String(bodyLength(body)) }, body);
+  return withBody(206, `multipart/byteranges; boundary=${boundary}`, bodyLength(body), null, body);
 }
 
 /** The byte length of a body made of `pieces`. */

@@ -28,9 +28,9 @@ export function toTransferRequest(ctx: Context, disposition: DispositionType): T
   };
 }
 
-/** The parts of a request that bear on handing its body off (see `planDelivery`). */
-export function toDeliveryRequest(ctx: Context): DeliveryRequest {
-  return { ...toTransferRequest(ctx, 'attachment'), proxyAsked: ctx.get(DELIVERY_HEADER).trim().toLowerCase() === 'proxy' };
+/** The parts of a request that bear on handing its body off (see `planDelivery`): its transfer request, and whether it asks for the body from filegate itself. */
+export function toDeliveryRequest(ctx: Context, request: TransferRequest): DeliveryRequest {
+  return { ...request, proxyAsked: ctx.get(DELIVERY_HEADER).trim().toLowerCase() === 'proxy' };
 }
 
 /** What the access line and the metrics read of how a file response's body went. */
