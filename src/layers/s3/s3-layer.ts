@@ -9,6 +9,7 @@ import { checkHidden, checkNoDotSegments, type HiddenMode } from '../../paths/co
 import { isHiddenPath, quotePath, type LayerPath } from '../../paths/layer-path.js';
 import { EventLoopPacer, sortInTurns } from '../../event-loop-pacer.js';
 import type { BodyPiece, FileStat, FolderEntry, FolderNames, Layer, OpenFile, OpenFolder, OpenWants, ResponseOverrides, SignedLocation } from '../layer.js';
+import { engineBodyCollector } from './engine-body-collector.js';
 import { createEngineClient, type EngineClient, type GetResult } from './engine-client.js';
 import { isEngineError } from './engine-error.js';
 import { toLayerError } from './engine-failure.js';
@@ -312,6 +313,8 @@ class S3OpenFile implements OpenFile {
       let position = step.span.start;
       let index = 0;
       for await (const chunk of body as AsyncIterable<Buffer>) {
+        // Each chunk is a buffer of its own, freed only by a collection: keep what waits for one small.
+        engineBodyCollector.note(chunk.length);
         let offset = 0;
         while (offset < chunk.length && index < parts.length) {
           const part = parts[index]!;
