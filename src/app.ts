@@ -13,6 +13,7 @@ import { createHostCheck, originOf } from './http/host.js';
 import { createConcurrencyLimit, createRateLimit } from './http/limits.js';
 import { createMetrics, type Metrics } from './http/metrics.js';
 import { createObserve } from './http/observe.js';
+import { createRequestTurns } from './http/request-turns.js';
 import { createOpenApiDocument, createOpenApiRoute } from './http/openapi.js';
 import { createLayers, type Layers } from './layers/create-layers.js';
 import type { Logger } from './logger.js';
@@ -158,6 +159,8 @@ export async function createApp(config: Config, { logger }: AppDependencies): Pr
     logger.error({ err: error }, 'response failed');
   });
   koa.use(createObserve(logger, metrics));
+  // Many requests ready at once start over several turns of the event loop, so new connections are accepted meanwhile.
+  koa.use(createRequestTurns());
   // A malformed or repeated Host is a malformed request: refused before anything else looks at it.
   koa.use(createHostCheck(config.server.trustProxy));
   const cors = createCors(config.cors);

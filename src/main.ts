@@ -25,6 +25,8 @@ async function main(): Promise<void> {
   const logger = createLogger(config.log.level);
   const running = await startServer(config, { logger });
   logger.info({ url: running.url, layers: Object.keys(config.layers), devMode, sources: loaded.sources }, 'filegate is listening');
+  // Supervisors and people wait for this line: it is not held back with the access lines.
+  logger.flush();
   if (devMode) await printDevelopmentBanner(loaded, running);
   handleSignals(running, logger);
 }
@@ -78,6 +80,7 @@ function handleSignals(running: RunningServer, logger: Logger): void {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'draining: no new connections, waiting for transfers in flight');
+    logger.flush();
     // Exits 0 either way: a drain cut short by its grace is logged, not a failure.
     void running.close().then(
       (clean) => {

@@ -1,7 +1,7 @@
 // Table tests for the log helpers: secret query values redacted from URLs, control characters escaped.
 
 import { expect } from 'chai';
-import { escapeControl, hasJwt, isCredentialName, redactUrl } from '../../src/logger.js';
+import { createLogger, escapeControl, hasJwt, isCredentialName, redactUrl } from '../../src/logger.js';
 
 // A JWS and a JWE as they appear on the wire (compact serialisation), and an unsecured JWT (empty signature).
 const JWS = 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJhIiwiZXhwIjoxfQ.c2lnbmF0dXJlLWJ5dGVz_-x';
@@ -126,4 +126,28 @@ describe('escapeControl', () => {
       expect(escaped).to.not.match(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/);
     });
   }
+});
+
+describe('createLogger: what is written at once', () => {
+  it('flushes its destination after a warning or an error, and not after an info line', () => {
+    const written: string[] = [];
+    let flushes = 0;
+    const destination = {
+      write(line: string) {
+        written.push(line);
+      },
+      flush() {
+        flushes += 1;
+      },
+    };
+    const logger = createLogger('info', destination);
+    logger.info('one');
+    logger.info({ reqId: 'x' }, 'request');
+    expect(flushes).to.equal(0);
+    logger.warn('careful');
+    expect(flushes).to.equal(1);
+    logger.error('failed');
+    expect(flushes).to.equal(2);
+    expect(written).to.have.length(4);
+  });
 });
