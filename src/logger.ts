@@ -38,12 +38,26 @@ export function createLogger(level: string, destination: DestinationStream = sta
         },
       },
       base: { service: 'filegate' },
-      timestamp: pino.stdTimeFunctions.isoTime,
+      timestamp: isoTimeOncePerMillisecond(),
       // Nothing logs headers today; this keeps a future `req` field safe too.
       redact: { paths: ['req.headers.authorization', 'headers.authorization', 'req.headers.cookie'], censor: '[REDACTED]' },
     },
     destination,
   );
+}
+
+/** pino's ISO time field, formatted once per millisecond: a busy server writes several lines in each. */
+function isoTimeOncePerMillisecond(): () => string {
+  let at = Number.NaN;
+  let field = '';
+  return () => {
+    const now = Date.now();
+    if (now !== at) {
+      at = now;
+      field = `,"time":"${new Date(now).toISOString()}"`;
+    }
+    return field;
+  };
 }
 
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;

@@ -64,28 +64,50 @@ export async function createTokenVerifier(auth: AuthConfig): Promise<TokenVerifi
     const known = verified?.get(token, Date.now());
     if (known !== undefined) return known;
     if (Buffer.byteLength(token) > MAX_TOKEN_BYTES) throw unauthorized(`the token is larger than ${MAX_TOKEN_BYTES / 1024} KB`);
-    let header: jose.ProtectedHeaderParameters;
-    try {
-      header = jose.decodeProtectedHeader(token);
-    } catch {
-      throw unauthorized('the token is malformed');
-    }
-    const embedded = FORBIDDEN_HEADERS.find((name) => name in header);
-    if (embedded) throw unauthorized(`tokens with a "${embedded}" header are not accepted`);
-    if (typeof header.alg !== 'string' || !(auth.algorithms as readonly string[]).includes(header.alg)) {
-      const shown = typeof header.alg === 'string' ? JSON.stringify(header.alg.slice(0, 20)) : '(none)';
-      throw unauthorized(`the token's algorithm ${shown} is not accepted (accepted: ${auth.algorithms.join(', ')})`);
-    }
     let payload: jose.JWTPayload;
+    let header: jose.JWTHeaderParameters;
     try {
-      ({ payload } = onlyKey === null ? await jose.jwtVerify(token, getKey, options) : await jose.jwtVerify(token, onlyKey, options));
+      ({ payload, protectedHeader: header } = onlyKey === null ? await jose.jwtVerify(token, getKey, options) : await jose.jwtVerify(token, onlyKey, options));
     } catch (error) {
-      throw toUnauthorized(error);
+      // Why a token failed, in the order a reader checks: its header first (read here, on refusal only), then jose's verdict.
+      throw headerProblem(token, auth.algorithms) ?? toUnauthorized(error);
     }
+    const embedded = embeddedKeyHeader(header);
+    if (embedded) throw embeddedKeyRefused(embedded);
     const principal = toPrincipal(payload, defaultScopes);
     verified?.add(token, payload, principal, Date.now());
     return principal;
   };
+}
+
+/**
+ * What is wrong with a token's protected header, if anything: not a JOSE
+ * header, a key of its own, or an algorithm not accepted here. jose checks
+ * the algorithm too, but this says which ones are.
+ */
+function headerProblem(token: string, algorithms: readonly string[]): FilegateError | null {
+  let header: jose.ProtectedHeaderParameters;
+  try {
+    header = jose.decodeProtectedHeader(token);
+  } catch {
+    return unauthorized('the token is malformed');
+  }
+  const embedded = embeddedKeyHeader(header);
+  if (embedded) return embeddedKeyRefused(embedded);
+  if (typeof header.alg !== 'string' || !algorithms.includes(header.alg)) {
+    const shown = typeof header.alg === 'string' ? JSON.stringify(header.alg.slice(0, 20)) : '(none)';
+    return unauthorized(`the token's algorithm ${shown} is not accepted (accepted: ${algorithms.join(', ')})`);
+  }
+  return null;
+}
+
+/** The first header of `FORBIDDEN_HEADERS` the token carries, if any. */
+function embeddedKeyHeader(header: jose.ProtectedHeaderParameters): string | undefined {
+  return FORBIDDEN_HEADERS.find((name) => name in header);
+}
+
+function embeddedKeyRefused(name: string): FilegateError {
+  return unauthorized(`tokens with a "${name}" header are not accepted`);
 }
 
 /**

@@ -13,7 +13,7 @@ import type { Layer } from '../layers/layer.js';
 import { parseLayerPath, type LayerPath } from '../paths/layer-path.js';
 import { planDelivery } from '../transfer/delivery.js';
 import { planTransfer, type TransferOptions } from '../transfer/plan-transfer.js';
-import { sendHandOff, sendTransfer, toDeliveryRequest, toTransferRequest } from '../transfer/send-transfer.js';
+import { sendHandOff, sendTransfer, toTransferRequest } from '../transfer/send-transfer.js';
 
 export const downloadQuerySchema = z.object({
   filepath: z.string(),
@@ -57,7 +57,7 @@ export async function serveFile(ctx: Context, target: FileToServe, options: Tran
     const filename = target.filename ?? filepath.segments.at(-1) ?? '';
     const request = toTransferRequest(ctx, target.disposition);
     const plan = planTransfer(request, { stat: file.stat, filename, mediaType: mediaTypeOf(filename) }, options);
-    const handOff = planDelivery(toDeliveryRequest(ctx, request), plan, file, layer.delivery, Date.now());
+    const handOff = planDelivery(request, plan, file, layer.delivery, Date.now());
     if (handOff === null) await sendTransfer(ctx, plan, file);
     else sendHandOff(ctx, handOff, file);
   } catch (error) {

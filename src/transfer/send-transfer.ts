@@ -13,9 +13,15 @@ export interface TransferRecord {
   bytesRead(): number;
 }
 
-/** The parts of a request a transfer plan depends on. */
-export function toTransferRequest(ctx: Context, disposition: DispositionType): TransferRequest {
-  const header = (name: string) => ctx.get(name) || undefined;
+/**
+ * The parts of a request a transfer plan depends on, and whether it asks
+ * filegate to send the body itself (`planDelivery`), read once for both
+ * decisions.
+ */
+export function toTransferRequest(ctx: Context, disposition: DispositionType): TransferRequest & DeliveryRequest {
+  const headers = ctx.req.headers;
+  const header = (name: string) => (headers[name] as string | undefined) || undefined;
+  const delivery = headers[DELIVERY_HEADER] as string | undefined;
   return {
     method: ctx.method,
     disposition,
@@ -25,12 +31,8 @@ export function toTransferRequest(ctx: Context, disposition: DispositionType): T
     ifModifiedSince: header('if-modified-since'),
     ifUnmodifiedSince: header('if-unmodified-since'),
     ifRange: header('if-range'),
+    proxyAsked: delivery !== undefined && delivery.trim().toLowerCase() === 'proxy',
   };
-}
-
-/** The parts of a request that bear on handing its body off (see `planDelivery`): its transfer request, and whether it asks for the body from filegate itself. */
-export function toDeliveryRequest(ctx: Context, request: TransferRequest): DeliveryRequest {
-  return { ...request, proxyAsked: ctx.get(DELIVERY_HEADER).trim().toLowerCase() === 'proxy' };
 }
 
 /** What the access line and the metrics read of how a file response's body went. */

@@ -150,4 +150,18 @@ describe('createLogger: what is written at once', () => {
     expect(flushes).to.equal(2);
     expect(written).to.have.length(4);
   });
+
+  it('stamps every line with the ISO time of its own millisecond', async () => {
+    const written: string[] = [];
+    const logger = createLogger('info', { write: (line: string) => written.push(line) });
+    logger.info('one');
+    logger.info('two');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const before = Date.now();
+    logger.info('three');
+    const times = written.map((line) => (JSON.parse(line) as { time: string }).time);
+    for (const time of times) expect(time).to.match(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    expect(Date.parse(times[2]!)).to.be.at.least(before);
+    expect(Date.parse(times[2]!)).to.be.greaterThan(Date.parse(times[0]!));
+  });
 });
