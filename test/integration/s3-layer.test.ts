@@ -2,6 +2,7 @@
 
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
+import { NEW_CONNECTIONS_MS } from '../../src/http/request-turns.js';
 import type { EngineClient } from '../../src/layers/s3/engine-client.js';
 import { startEngineProxy, type EngineProxy, type SeenRequest } from '../helpers/engine-proxy.js';
 import { tempDir, type TempDir } from '../helpers/fixtures.js';
@@ -248,7 +249,10 @@ describe('s3 layer (radosgw)', function () {
       const wave = async () => {
         await Promise.all(Array.from({ length: 40 }, async () => expect(await (await get('/api/download?filepath=hello.txt')).text()).to.equal('hello\n')));
       };
-      // The first waves open what their concurrency needs (it grows as the server warms up).
+      // The first wave opens the client's connections; past that burst, filegate starts requests as they
+      // come (RequestTurns), all 40 at once. The next waves open what that concurrency needs from the engine.
+      await wave();
+      await new Promise((resolve) => setTimeout(resolve, NEW_CONNECTIONS_MS + 50));
       await wave();
       await wave();
       const opened = proxy.connections();
