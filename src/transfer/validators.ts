@@ -22,9 +22,18 @@ export function toEntityTag(stat: FileStat): string {
   return `"${stat.size.toString(36)}-${micros.toString(36)}"`;
 }
 
+// The last date formatted: a busy file is asked for again and again with the same time.
+let lastSeconds = Number.NaN;
+let lastDate = '';
+
 /** The HTTP date of the modification time (second precision, RFC 9110 §5.6.7). */
 export function toLastModified(stat: FileStat): string {
-  return new Date(Math.floor(stat.mtimeMs / 1000) * 1000).toUTCString();
+  const seconds = Math.floor(stat.mtimeMs / 1000);
+  if (seconds !== lastSeconds) {
+    lastDate = new Date(seconds * 1000).toUTCString();
+    lastSeconds = seconds;
+  }
+  return lastDate;
 }
 
 /** Both validators, as the precondition and range decisions use them. */
