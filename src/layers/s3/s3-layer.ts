@@ -9,6 +9,7 @@ import { checkHidden, checkNoDotSegments, type HiddenMode } from '../../paths/co
 import { isHiddenPath, quotePath, type LayerPath } from '../../paths/layer-path.js';
 import { EventLoopPacer, sortInTurns } from '../../event-loop-pacer.js';
 import type { BodyPiece, FileStat, FolderEntry, FolderNames, Layer, OpenFile, OpenFolder, OpenWants, ResponseOverrides, SignedLocation } from '../layer.js';
+import { BatchedWriter, batchBytesFor, MAX_BATCH_DELAY_MS } from './batched-writer.js';
 import { engineBodyCollector } from './engine-body-collector.js';
 import { createEngineClient, type EngineClient, type GetResult } from './engine-client.js';
 import { isEngineError } from './engine-error.js';
@@ -30,6 +31,9 @@ const MERGE_GAP = 64 * 1024;
 
 /** Keys asked for per LIST page: the engines' own cap. */
 const LIST_PAGE = 1000;
+
+/** Bodies being written to a response by `writeTo` in this process: their batches share one budget. */
+let runningWrites = 0;
 
 /** Objects an archive opens (and starts reading) ahead of the one it writes, each holding at most HELD_BYTES. */
 const OPEN_AHEAD = 8;
@@ -257,15 +261,20 @@ class S3OpenFile implements OpenFile {
   }
 
   async writeTo(pieces: readonly BodyPiece[], out: Writable, onWrite?: (bytes: number) => void): Promise<number> {
+    runningWrites += 1;
+    const writer = new BatchedWriter(out, () => batchBytesFor(runningWrites), MAX_BATCH_DELAY_MS, onWrite);
     let written = 0;
-    for await (const chunk of this.chunks(pieces)) {
-      if (out.destroyed || out.writableEnded) throw new Error('the response closed before the body was sent');
-      const more = out.write(chunk);
-      written += chunk.length;
-      onWrite?.(chunk.length);
-      if (!more) await drained(out);
+    try {
+      for await (const chunk of this.chunks(pieces)) {
+        await writer.add(chunk);
+        written += chunk.length;
+      }
+      writer.finish();
+      return written;
+    } finally {
+      writer.close();
+      runningWrites -= 1;
     }
-    return written;
   }
 
   async read(pieces: readonly BodyPiece[]): Promise<Buffer> {
@@ -341,22 +350,6 @@ class S3OpenFile implements OpenFile {
       if (!body.readableEnded) body.destroy();
     }
   }
-}
-
-/** Waits until `out` wants more, or fails once it closes first. */
-function drained(out: Writable): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onDrain = () => {
-      out.off('close', onClose);
-      resolve();
-    };
-    const onClose = () => {
-      out.off('drain', onDrain);
-      reject(new Error('the response closed before the body was sent'));
-    };
-    out.once('drain', onDrain);
-    out.once('close', onClose);
-  });
 }
 
 /** One page of a folder's entries, each with the stat its LIST entry carries. */
