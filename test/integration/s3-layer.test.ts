@@ -2,6 +2,7 @@
 
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
+import http from 'node:http';
 import { NEW_CONNECTIONS_MS } from '../../src/http/request-turns.js';
 import type { EngineClient } from '../../src/layers/s3/engine-client.js';
 import { startEngineProxy, type EngineProxy, type SeenRequest } from '../helpers/engine-proxy.js';
@@ -246,21 +247,37 @@ describe('s3 layer (radosgw)', function () {
     });
 
     it('connections to the engine are kept and reused: once warm, waves of 40 downloads at once open none', async () => {
+      // Forty client connections, opened by the first wave and kept: later waves open none, so filegate
+      // starts their requests as they come (RequestTurns paces only a burst of new connections).
+      const agent = new http.Agent({ keepAlive: true, maxSockets: 40 });
+      const download = () =>
+        new Promise<string>((resolve, reject) => {
+          const request = http.get(`${server.url}/api/download?filepath=hello.txt`, { agent, headers: { authorization: `Bearer ${token}` } }, (response) => {
+            const chunks: Buffer[] = [];
+            response.on('data', (chunk: Buffer) => chunks.push(chunk));
+            response.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+            response.on('error', reject);
+          });
+          request.on('error', reject);
+        });
       const wave = async () => {
-        await Promise.all(Array.from({ length: 40 }, async () => expect(await (await get('/api/download?filepath=hello.txt')).text()).to.equal('hello\n')));
+        for (const body of await Promise.all(Array.from({ length: 40 }, download))) expect(body).to.equal('hello\n');
       };
-      // The first wave opens the client's connections; past that burst, filegate starts requests as they
-      // come (RequestTurns), all 40 at once. The next waves open what that concurrency needs from the engine.
-      await wave();
-      await new Promise((resolve) => setTimeout(resolve, NEW_CONNECTIONS_MS + 50));
-      await wave();
-      await wave();
-      const opened = proxy.connections();
-      proxy.reset();
-      await wave();
-      await wave();
-      expect(proxy.maxInFlight(), 'requests at once: more than a small pool would keep').to.be.above(16);
-      expect(proxy.connections() - opened, 'connections opened by the warm waves').to.equal(0);
+      try {
+        // The first waves open what their concurrency needs, from the client and from the engine.
+        await wave();
+        await new Promise((resolve) => setTimeout(resolve, NEW_CONNECTIONS_MS + 50));
+        await wave();
+        await wave();
+        const opened = proxy.connections();
+        proxy.reset();
+        await wave();
+        await wave();
+        expect(proxy.maxInFlight(), 'requests at once: more than a small pool would keep').to.be.above(16);
+        expect(proxy.connections() - opened, 'connections opened by the warm waves').to.equal(0);
+      } finally {
+        agent.destroy();
+      }
     });
 
     it('a listing sorted by size asks LIST only, never a HEAD per entry', async () => {
