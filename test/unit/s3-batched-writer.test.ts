@@ -1,126 +1,138 @@
-// Batches of an object body: their size under a shared budget, and the writer that gathers chunks into one writev each, in order, with back-pressure.
+// The writer of object bodies: chunks copied into two recycled buffers, each written whole (or after a delay, or at the end), in order, with back-pressure.
 
 import { expect } from 'chai';
 import { once } from 'node:events';
 import { Writable } from 'node:stream';
-import { BatchedWriter, batchBytesFor, BATCH_BUDGET_BYTES, MAX_BATCH_BYTES, MIN_BATCH_BYTES } from '../../src/layers/s3/batched-writer.js';
+import { BufferPool } from '../../src/layers/descriptor-pump.js';
+import { BatchedWriter } from '../../src/layers/s3/batched-writer.js';
 
 const KiB = 1024;
-const MiB = 1024 * KiB;
 
-/** A writable that records each write it gets (a writev's chunks as one entry), completing them at once or when told. */
-function recorder(options: { highWaterMark?: number; hold?: boolean } = {}) {
-  const writes: Buffer[][] = [];
+/** A writable that records each write it gets, completing it at once or only when told. */
+function recorder(hold = false) {
+  const writes: Buffer[] = [];
   const pending: Array<() => void> = [];
-  const complete = (callback: () => void) => (options.hold ? pending.push(callback) : callback());
   const out = new Writable({
-    highWaterMark: options.highWaterMark ?? 16 * KiB,
+    highWaterMark: 16 * KiB,
     write(chunk: Buffer, _encoding, callback) {
-      writes.push([chunk]);
-      complete(callback);
-    },
-    writev(chunks, callback) {
-      writes.push(chunks.map(({ chunk }) => chunk as Buffer));
-      complete(callback);
+      // A copy: the writer recycles its buffers once a write has completed.
+      writes.push(Buffer.from(chunk));
+      if (hold) pending.push(callback);
+      else callback();
     },
   });
   return { out, writes, release: () => pending.splice(0).forEach((callback) => callback()) };
 }
 
+/** Buffers of `size` bytes for every transfer (maxChunk = minChunk = size). */
+const poolOf = (size: number) => new BufferPool(size, 64 * size, size);
 const bytes = (length: number, fill: number) => Buffer.alloc(length, fill);
-
-describe('batchBytesFor', () => {
-  const cases: Array<[running: number, expected: number]> = [
-    [0, MAX_BATCH_BYTES],
-    [1, MAX_BATCH_BYTES],
-    [2, MAX_BATCH_BYTES],
-    [3, 1 * MiB],
-    [4, 1 * MiB],
-    [5, 512 * KiB],
-    [16, 256 * KiB],
-    [64, MIN_BATCH_BYTES],
-    [100, MIN_BATCH_BYTES],
-  ];
-  for (const [running, expected] of cases) {
-    it(`${running} transfers running: ${expected / KiB} KiB each`, () => {
-      expect(batchBytesFor(running)).to.equal(expected);
-    });
-  }
-
-  it('the batches of all transfers stay within the budget until each is down to the minimum', () => {
-    for (let running = 1; running <= 64; running += 1) {
-      const size = batchBytesFor(running);
-      if (size > MIN_BATCH_BYTES) expect(size * running, `${running} transfers`).to.be.at.most(BATCH_BUDGET_BYTES);
-    }
-  });
-});
+const tick = () => new Promise((resolve) => setImmediate(resolve));
 
 describe('BatchedWriter', () => {
-  it('gathers chunks until the limit, then writes them in one writev, in order', async () => {
+  it('writes nothing until a buffer is full, then the whole buffer in one write', async () => {
     const { out, writes } = recorder();
-    const written: number[] = [];
-    const writer = new BatchedWriter(out, () => 100 * KiB, 60_000, (count) => written.push(count));
+    const counted: number[] = [];
+    const writer = new BatchedWriter(out, poolOf(64 * KiB), 1024 * KiB, 60_000, (count) => counted.push(count));
     await writer.add(bytes(40 * KiB, 1));
+    expect(writes, 'nothing written below a buffer').to.have.length(0);
     await writer.add(bytes(40 * KiB, 2));
-    expect(writes, 'nothing written below the limit').to.have.length(0);
-    await writer.add(bytes(40 * KiB, 3));
-    expect(writes).to.have.length(1);
-    expect(writes[0]!.map((chunk) => chunk[0])).to.deep.equal([1, 2, 3]);
-    expect(written).to.deep.equal([120 * KiB]);
+    expect(writes.map((write) => write.length)).to.deep.equal([64 * KiB]);
+    expect(counted).to.deep.equal([64 * KiB]);
     writer.close();
   });
 
-  it('finish writes what is left, and the bytes come exactly, across batches', async () => {
+  it('the bytes come exactly and in order, across buffers and chunk boundaries, the rest at finish', async () => {
     const { out, writes } = recorder();
-    const writer = new BatchedWriter(out, () => 64 * KiB, 60_000);
-    const chunks = Array.from({ length: 7 }, (_, index) => bytes(25 * KiB + index, index + 1));
+    const writer = new BatchedWriter(out, poolOf(64 * KiB), 1024 * KiB, 60_000);
+    const chunks = Array.from({ length: 9 }, (_, index) => Buffer.from(Array.from({ length: 25 * KiB + index * 13 }, (_, at) => (at * 7 + index) & 0xff)));
     for (const chunk of chunks) await writer.add(chunk);
-    writer.finish();
-    expect(Buffer.concat(writes.flat()).equals(Buffer.concat(chunks))).to.equal(true);
-    // 25 KiB chunks under a 64 KiB limit: three per batch, the seventh written by finish.
-    expect(writes.map((write) => write.length)).to.deep.equal([3, 3, 1]);
+    await writer.finish();
+    writer.close();
+    expect(Buffer.concat(writes).equals(Buffer.concat(chunks))).to.equal(true);
+    const total = chunks.reduce((sum, chunk) => sum + chunk.length, 0);
+    // Whole buffers, then what was left.
+    expect(writes.map((write) => write.length)).to.deep.equal([...Array(Math.floor(total / (64 * KiB))).fill(64 * KiB), total % (64 * KiB)]);
   });
 
-  it('a batch below the limit is written once its oldest chunk has waited the delay', async () => {
+  it('a chunk bigger than a buffer is split across buffers', async () => {
     const { out, writes } = recorder();
-    const writer = new BatchedWriter(out, () => MiB, 5);
+    const writer = new BatchedWriter(out, poolOf(64 * KiB), 1024 * KiB, 60_000);
+    const big = Buffer.from(Array.from({ length: 200 * KiB }, (_, at) => at & 0xff));
+    await writer.add(big);
+    await writer.finish();
+    writer.close();
+    expect(writes.map((write) => write.length)).to.deep.equal([64 * KiB, 64 * KiB, 64 * KiB, 8 * KiB]);
+    expect(Buffer.concat(writes).equals(big)).to.equal(true);
+  });
+
+  it('a batch that is not full is written once its oldest byte has waited the delay', async () => {
+    const { out, writes } = recorder();
+    const writer = new BatchedWriter(out, poolOf(64 * KiB), 1024 * KiB, 5);
     await writer.add(bytes(KiB, 7));
     expect(writes).to.have.length(0);
     // Timers fire in the order of their deadlines: the writer's 5 ms one before this 50 ms one.
     await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(writes.map((write) => write.length)).to.deep.equal([1]);
+    expect(writes.map((write) => write.length)).to.deep.equal([KiB]);
     writer.close();
   });
 
-  it('close drops what is gathered, and its timer writes nothing later', async () => {
+  it('close stops the timer: nothing is written after it', async () => {
     const { out, writes } = recorder();
-    const writer = new BatchedWriter(out, () => MiB, 5);
+    const writer = new BatchedWriter(out, poolOf(64 * KiB), 1024 * KiB, 5);
     await writer.add(bytes(KiB, 7));
     writer.close();
-    // Later than the writer's timer would have fired (timers fire in the order of their deadlines).
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(writes).to.have.length(0);
   });
 
-  it('waits while the response wants no more, and goes on once it drains', async () => {
-    const { out, writes, release } = recorder({ highWaterMark: 16 * KiB, hold: true });
-    const writer = new BatchedWriter(out, () => 32 * KiB, 60_000);
-    let added = false;
-    const adding = writer.add(bytes(32 * KiB, 1)).then(() => {
-      added = true;
+  it('a slow client holds two buffers: a full second one is written only once the first write completes', async () => {
+    const { out, writes, release } = recorder(true);
+    const writer = new BatchedWriter(out, poolOf(64 * KiB), 1024 * KiB, 60_000);
+    await writer.add(bytes(64 * KiB, 1));
+    expect(writes, 'the first buffer is written').to.have.length(1);
+    let filledSecond = false;
+    const second = writer.add(bytes(64 * KiB, 2)).then(() => {
+      filledSecond = true;
     });
-    await new Promise((resolve) => setImmediate(resolve));
-    expect(writes, 'the full batch is written').to.have.length(1);
-    expect(added, 'held while the response is full').to.equal(false);
+    await tick();
+    expect(filledSecond, 'the second buffer is full, and its write waits for the first').to.equal(false);
+    expect(writes).to.have.length(1);
     release();
-    await adding;
-    expect(added).to.equal(true);
+    await second;
+    expect(writes.map((write) => write[0])).to.deep.equal([1, 2]);
+    release();
+    await writer.finish();
     writer.close();
+  });
+
+  it('buffers go back to the pool after a completed body, not after a failed one', async () => {
+    const pool = poolOf(64 * KiB);
+    const done = recorder();
+    const first = new BatchedWriter(done.out, pool, 1024 * KiB, 60_000);
+    const buffers = (first as unknown as { buffers: Buffer[] }).buffers;
+    await first.add(bytes(100 * KiB, 1));
+    await first.finish();
+    first.close();
+    const again = new BatchedWriter(recorder().out, pool, 1024 * KiB, 60_000);
+    expect((again as unknown as { buffers: Buffer[] }).buffers, 'recycled').to.have.members(buffers);
+    again.close();
+
+    const failing = recorder(true);
+    const broken = new BatchedWriter(failing.out, pool, 1024 * KiB, 60_000);
+    const held = (broken as unknown as { buffers: Buffer[] }).buffers;
+    await broken.add(bytes(64 * KiB, 1));
+    failing.out.destroy();
+    broken.close();
+    const after = new BatchedWriter(recorder().out, pool, 1024 * KiB, 60_000);
+    const fresh = (after as unknown as { buffers: Buffer[] }).buffers;
+    expect(fresh.some((buffer) => held.includes(buffer)), 'a buffer a failed write may hold is not reused').to.equal(false);
+    after.close();
   });
 
   it('refuses a chunk once the response has closed', async () => {
     const { out } = recorder();
-    const writer = new BatchedWriter(out, () => MiB, 60_000);
+    const writer = new BatchedWriter(out, poolOf(64 * KiB), 1024 * KiB, 60_000);
     out.destroy();
     await once(out, 'close');
     let failed = false;
@@ -128,5 +140,6 @@ describe('BatchedWriter', () => {
       failed = true;
     });
     expect(failed).to.equal(true);
+    writer.close();
   });
 });

@@ -9,7 +9,7 @@ import { checkHidden, checkNoDotSegments, type HiddenMode } from '../../paths/co
 import { isHiddenPath, quotePath, type LayerPath } from '../../paths/layer-path.js';
 import { EventLoopPacer, sortInTurns } from '../../event-loop-pacer.js';
 import type { BodyPiece, FileStat, FolderEntry, FolderNames, Layer, OpenFile, OpenFolder, OpenWants, ResponseOverrides, SignedLocation } from '../layer.js';
-import { BatchedWriter, batchBytesFor, MAX_BATCH_DELAY_MS } from './batched-writer.js';
+import { BatchedWriter, batchPool, MAX_BATCH_DELAY_MS } from './batched-writer.js';
 import { engineBodyCollector } from './engine-body-collector.js';
 import { createEngineClient, type EngineClient, type GetResult } from './engine-client.js';
 import { isEngineError } from './engine-error.js';
@@ -31,9 +31,6 @@ const MERGE_GAP = 64 * 1024;
 
 /** Keys asked for per LIST page: the engines' own cap. */
 const LIST_PAGE = 1000;
-
-/** Bodies being written to a response by `writeTo` in this process: their batches share one budget. */
-let runningWrites = 0;
 
 /** Objects an archive opens (and starts reading) ahead of the one it writes, each holding at most HELD_BYTES. */
 const OPEN_AHEAD = 8;
@@ -261,19 +258,18 @@ class S3OpenFile implements OpenFile {
   }
 
   async writeTo(pieces: readonly BodyPiece[], out: Writable, onWrite?: (bytes: number) => void): Promise<number> {
-    runningWrites += 1;
-    const writer = new BatchedWriter(out, () => batchBytesFor(runningWrites), MAX_BATCH_DELAY_MS, onWrite);
+    const bodyBytes = pieces.reduce((sum, piece) => sum + (Buffer.isBuffer(piece) ? piece.length : piece.end - piece.start + 1), 0);
+    const writer = new BatchedWriter(out, batchPool, bodyBytes, MAX_BATCH_DELAY_MS, onWrite);
     let written = 0;
     try {
       for await (const chunk of this.chunks(pieces)) {
         await writer.add(chunk);
         written += chunk.length;
       }
-      writer.finish();
+      await writer.finish();
       return written;
     } finally {
       writer.close();
-      runningWrites -= 1;
     }
   }
 
