@@ -117,7 +117,7 @@ export async function pumpPieces(
     for (const piece of pieces) {
       if (Buffer.isBuffer(piece)) {
         await inFlight;
-        inFlight = settled(write(out, piece));
+        inFlight = settled(writeChunk(out, piece));
         written += piece.length;
         onWrite(piece.length);
         continue;
@@ -130,7 +130,7 @@ export async function pumpPieces(
         const count = await read(buffer, Math.min(buffer.length, piece.end - position + 1), position);
         if (count === 0) throw new Error('the file became shorter while it was being sent');
         await inFlight;
-        inFlight = settled(write(out, buffer.subarray(0, count)));
+        inFlight = settled(writeChunk(out, buffer.subarray(0, count)));
         position += count;
         remaining -= count;
         written += count;
@@ -152,13 +152,13 @@ export async function pumpPieces(
  * its next read, and a rejection left unhandled until then (a client that
  * went away mid-read) would count as an unhandled rejection.
  */
-function settled(promise: Promise<void>): Promise<void> {
+export function settled(promise: Promise<void>): Promise<void> {
   promise.catch(() => {});
   return promise;
 }
 
 /** One write, settled by its callback: when the data has been handed to the socket, or when `out` failed. */
-function write(out: Writable, chunk: Buffer): Promise<void> {
+export function writeChunk(out: Writable, chunk: Buffer): Promise<void> {
   return new Promise((resolve, reject) => {
     if (out.destroyed || out.writableEnded) {
       reject(new Error('the response closed before the body was sent'));

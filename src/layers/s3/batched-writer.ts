@@ -1,7 +1,7 @@
 // Writes an object body to a response in batches of up to 1 MiB, copied into recycled buffers, so the client wakes once per batch and no engine chunk outlives its read.
 
 import type { Writable } from 'node:stream';
-import { BufferPool } from '../descriptor-pump.js';
+import { BufferPool, settled, writeChunk } from '../descriptor-pump.js';
 
 /** The longest a byte waits in a batch: an engine that sends slowly still reaches the client in a steady stream. */
 export const MAX_BATCH_DELAY_MS = 20;
@@ -106,7 +106,7 @@ export class BatchedWriter {
     // The buffer to fill next is the one the previous write holds: wait for that write.
     await this.inFlight;
     if (this.closed) return;
-    this.inFlight = settled(write(this.out, buffer.subarray(0, bytes)));
+    this.inFlight = settled(writeChunk(this.out, buffer.subarray(0, bytes)));
     this.onWrite?.(bytes);
   }
 
@@ -120,25 +120,3 @@ function checkWritable(out: Writable): void {
   if (out.destroyed || out.writableEnded) throw new Error('the response closed before the body was sent');
 }
 
-/** Marks a write's failure as handled at once; the writer awaits it only before its next write. */
-function settled(promise: Promise<void>): Promise<void> {
-  promise.catch(() => {});
-  return promise;
-}
-
-/** One write, settled by its callback: when the bytes have been handed to the socket, or when `out` failed. */
-function write(out: Writable, chunk: Buffer): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (out.destroyed || out.writableEnded) {
-      reject(new Error('the response closed before the body was sent'));
-      return;
-    }
-    const onClose = () => reject(new Error('the response closed before the body was sent'));
-    out.once('close', onClose);
-    out.write(chunk, (error) => {
-      out.off('close', onClose);
-      if (error) reject(error);
-      else resolve();
-    });
-  });
-}
