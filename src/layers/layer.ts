@@ -29,6 +29,11 @@ export interface ByteRange {
 /** A piece of a response body: literal bytes (such as multipart part headers) or a range of the file. */
 export type BodyPiece = Buffer | ByteRange;
 
+/** The byte length of a body made of `pieces`. */
+export function bodyLength(pieces: readonly BodyPiece[]): number {
+  return pieces.reduce((sum, piece) => sum + (Buffer.isBuffer(piece) ? piece.length : piece.end - piece.start + 1), 0);
+}
+
 /** Response headers a storage is asked to send with the bytes it serves itself (delivery "redirect"): filegate's decision. */
 export interface ResponseOverrides {
   readonly contentType: string;

@@ -2,7 +2,7 @@
 
 import { fail } from '../errors.js';
 import { isPassiveType, toContentType } from '../files/file-types.js';
-import type { BodyPiece, ByteRange, FileStat } from '../layers/layer.js';
+import { bodyLength, type BodyPiece, type ByteRange, type FileStat } from '../layers/layer.js';
 import { toContentDisposition, type DispositionType } from './content-disposition.js';
 import { toContentSecurityPolicy } from './content-security-policy.js';
 import { evaluatePreconditions, isRangeFresh, type ConditionalHeaders } from './preconditions.js';
@@ -105,10 +105,6 @@ export function planTransfer(request: TransferRequest, file: TransferFile, optio
   return withBody(206, `multipart/byteranges; boundary=${boundary}`, bodyLength(body), null, body);
 }
 
-/** The byte length of a body made of `pieces`. */
-export function bodyLength(pieces: readonly BodyPiece[]): number {
-  return pieces.reduce((sum, piece) => sum + (Buffer.isBuffer(piece) ? piece.length : piece.end - piece.start + 1), 0);
-}
 
 function contentRange(range: ByteRange, size: number): string {
   return `bytes ${range.start}-${range.end}/${size}`;

@@ -2,10 +2,10 @@
 
 import { randomBytes } from 'node:crypto';
 import type { Context } from 'koa';
-import type { OpenFile } from '../layers/layer.js';
 import type { DispositionType } from './content-disposition.js';
 import { DELIVERY_HEADER, type DeliveryOutcome, type DeliveryRequest, type HandOff } from './delivery.js';
-import { bodyLength, type TransferPlan, type TransferRequest } from './plan-transfer.js';
+import { bodyLength, type OpenFile } from '../layers/layer.js';
+import type { TransferPlan, TransferRequest } from './plan-transfer.js';
 
 /** What the access log reads once the response has closed. */
 export interface TransferRecord {

@@ -8,7 +8,7 @@ import type { FilePolicy } from '../../files/file-policy.js';
 import { checkHidden, checkNoDotSegments, type HiddenMode } from '../../paths/confinement.js';
 import { isHiddenPath, quotePath, type LayerPath } from '../../paths/layer-path.js';
 import { EventLoopPacer, sortInTurns } from '../../event-loop-pacer.js';
-import type { BodyPiece, FileStat, FolderEntry, FolderNames, Layer, OpenFile, OpenFolder, OpenWants, ResponseOverrides, SignedLocation } from '../layer.js';
+import { bodyLength, type BodyPiece, type FileStat, type FolderEntry, type FolderNames, type Layer, type OpenFile, type OpenFolder, type OpenWants, type ResponseOverrides, type SignedLocation } from '../layer.js';
 import { BatchedWriter, batchPool, MAX_BATCH_DELAY_MS } from './batched-writer.js';
 import { engineBodyCollector } from './engine-body-collector.js';
 import { createEngineClient, type EngineClient, type GetResult } from './engine-client.js';
@@ -258,8 +258,7 @@ class S3OpenFile implements OpenFile {
   }
 
   async writeTo(pieces: readonly BodyPiece[], out: Writable, onWrite?: (bytes: number) => void): Promise<number> {
-    const bodyBytes = pieces.reduce((sum, piece) => sum + (Buffer.isBuffer(piece) ? piece.length : piece.end - piece.start + 1), 0);
-    const writer = new BatchedWriter(out, batchPool, bodyBytes, MAX_BATCH_DELAY_MS, onWrite);
+    const writer = new BatchedWriter(out, batchPool, bodyLength(pieces), MAX_BATCH_DELAY_MS, onWrite);
     let written = 0;
     try {
       for await (const chunk of this.chunks(pieces)) {
