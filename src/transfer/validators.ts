@@ -3,6 +3,9 @@
 import type { FileStat } from '../layers/layer.js';
 import type { Validators } from './preconditions.js';
 
+// The last tag made: a busy file is asked for again and again with the same size and time.
+let last: { size: number; mtimeMs: number; etag: string | undefined; tag: string } = { size: -1, mtimeMs: Number.NaN, etag: undefined, tag: '' };
+
 /**
  * A strong entity tag from what the bytes are, never from where they live
  * (an inode), so every replica serving the same bytes gives the same tag,
@@ -14,15 +17,16 @@ import type { Validators } from './preconditions.js';
  * seconds, would miss two uploads within a second).
  */
 export function toEntityTag(stat: FileStat): string {
-  if (stat.etag !== undefined) {
+  if (stat.size === last.size && stat.mtimeMs === last.mtimeMs && stat.etag === last.etag) return last.tag;
+  const tag = stat.etag !== undefined
     // Only the tag's own characters (hex digits, and "-N" for multipart uploads): nothing that could end the quoted string.
-    return `"${stat.size.toString(36)}-${stat.etag.replace(/[^A-Za-z0-9-]/g, '')}"`;
-  }
-  const micros = Math.round(stat.mtimeMs * 1000);
-  return `"${stat.size.toString(36)}-${micros.toString(36)}"`;
+    ? `"${stat.size.toString(36)}-${stat.etag.replace(/[^A-Za-z0-9-]/g, '')}"`
+    : `"${stat.size.toString(36)}-${Math.round(stat.mtimeMs * 1000).toString(36)}"`;
+  last = { size: stat.size, mtimeMs: stat.mtimeMs, etag: stat.etag, tag };
+  return tag;
 }
 
-// The last date formatted: a busy file is asked for again and again with the same time.
+// The last date formatted, for the same reason.
 let lastSeconds = Number.NaN;
 let lastDate = '';
 
