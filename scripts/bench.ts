@@ -3371,6 +3371,7 @@ async function main(): Promise<void> {
     .sign(createSecretKey(Buffer.from(SECRET)));
 
   process.stdout.write(`filegate bench: ${DURATION} s per measurement after ${WARMUP} s warm-up, load from ${LOADGEN} on CPU ${CLIENT_CPU}, servers on CPU ${SERVER_CPU}\n`);
+  process.stdout.write('filegate: log level info, every request\'s token verified (auth.rememberTokens false)\n');
   process.stdout.write(`fixtures in ${FIXTURES}\n`);
   ensureFixtures();
   await warmPageCache();
@@ -3479,7 +3480,7 @@ async function main(): Promise<void> {
         seconds,
         machine: machine(),
         versions: versions(),
-        settings: { duration: DURATION, warmup: WARMUP, loadgen: LOADGEN, quietWait: QUIET_WAIT, serverCpu: SERVER_CPU, clientCpu: CLIENT_CPU, multiRange: MULTI_RANGE_HEADER },
+        settings: { duration: DURATION, warmup: WARMUP, loadgen: LOADGEN, quietWait: QUIET_WAIT, serverCpu: SERVER_CPU, clientCpu: CLIENT_CPU, multiRange: MULTI_RANGE_HEADER, filegateConfig: config },
         scenarios,
         goals: goals(),
         observations,
