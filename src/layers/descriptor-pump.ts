@@ -15,54 +15,63 @@ export type PositionalRead = (buffer: Buffer, length: number, position: number) 
  * Recycles read buffers between chunks and transfers, so a long download
  * reuses two buffers instead of taking a fresh one per chunk: freed chunks
  * would otherwise wait for a garbage collection and swell the RSS (about
- * 30 MB seen on Node 20). Buffers come in power-of-two sizes, each size with
- * its own free list. Every transfer reads into buffers of `budget / (2 ×
- * transfers running)`, rounded down, between 64 KB and `maxChunk`, and
- * refits its buffers to that size before each read (`fit`), so as transfers
- * start the running ones shrink and as they end the rest grow back: all read
- * buffers stay within `budget`, give or take the one chunk each transfer may
- * still be writing, until so many run that each is down to 64 KB. A body
- * smaller than one chunk gets a buffer no larger than it needs.
+ * 30 MB seen on Node 20). Buffers come in power-of-two sizes.
+ *
+ * The buffers the pool knows of, those transfers hold and those idle in it,
+ * never come to more than `budget`, except by 64 KB buffers when nothing is
+ * left: every transfer gets two buffers of at least that. A transfer asks
+ * for `budget / (2 × transfers running)`, rounded down, between 64 KB and
+ * `maxChunk` (a body smaller than that asks for no more than it needs). It
+ * gets an idle buffer of that size, or a new one when the budget has room;
+ * else a larger idle one; else idle buffers of other sizes are let go to
+ * make room, and what room there is decides the size. Before each read it
+ * asks again (`fit`) and grows as transfers end. A running transfer never
+ * shrinks: a burst of transfers starting at once cannot take more than the
+ * budget, so there is nothing to win back from it, and a buffer given up
+ * would be garbage that the RSS holds until a collection. At most half the
+ * budget stays idle once transfers end.
  */
 export class BufferPool {
   private readonly free = new Map<number, Buffer[]>();
   private freeBytes = 0;
+  /** Bytes of the buffers transfers hold now (writes in flight included). */
+  private heldBytes = 0;
   private active = 0;
 
   constructor(
     /** The read size of a transfer running alone. */
     private readonly maxChunk: number,
-    /** The bytes all running transfers' buffers may hold together. */
+    /** The bytes all buffers, held and idle, may come to together. */
     private readonly budget: number,
     private readonly minChunk = 64 * 1024,
   ) {}
 
-  /** Two buffers for a new transfer of `bodyBytes`, sized for the transfers running now. */
+  /** Two buffers for a new transfer of `bodyBytes`, sized for the transfers running now and the room left. */
   acquire(bodyBytes: number): [Buffer, Buffer] {
     this.active += 1;
     const size = this.sizeFor(bodyBytes);
-    return [this.take(size), this.take(size)];
+    const first = this.take(size);
+    return [first, this.take(Math.min(size, first.length))];
   }
 
   /**
-   * `buffer` itself when it has the size a transfer should read into now
-   * (`remainingBytes` still to read), or a buffer of that size in its place,
-   * `buffer` going back to the pool. Only for a buffer no write still holds.
+   * `buffer` itself, or a larger buffer in its place when the transfer's
+   * share (`remainingBytes` still to read) has grown and the pool can give
+   * it; `buffer` then goes back to the pool. Only for a buffer no write
+   * still holds.
    */
   fit(buffer: Buffer, remainingBytes: number): Buffer {
     const size = this.sizeFor(remainingBytes);
-    // Shrink when the share shrank; grow when the share grew and the rest of the
-    // body needs more. A body's last, short reads keep the buffer they have.
-    const shrink = buffer.length > this.sizeFor(Number.POSITIVE_INFINITY);
-    if (!shrink && buffer.length >= size) return buffer;
-    this.recycle(buffer);
-    return this.take(size);
+    if (buffer.length >= size || !this.canGive(size)) return buffer;
+    const larger = this.take(size);
+    this.giveBack(buffer, true);
+    return larger;
   }
 
   /** Gives a transfer's buffers back; `reusable` false when a write may still hold one (the transfer failed). */
   release(buffers: readonly Buffer[], reusable: boolean): void {
     this.active -= 1;
-    if (reusable) for (const buffer of buffers) this.recycle(buffer);
+    for (const buffer of buffers) this.giveBack(buffer, reusable);
   }
 
   private sizeFor(bodyBytes: number): number {
@@ -73,20 +82,63 @@ export class BufferPool {
     return size;
   }
 
-  private recycle(buffer: Buffer): void {
+  private giveBack(buffer: Buffer, reusable: boolean): void {
+    this.heldBytes -= buffer.length;
     // Keep at most half the budget idle; the rest goes to the collector.
-    if (this.freeBytes + buffer.length > this.budget / 2) return;
+    if (!reusable || this.freeBytes + buffer.length > this.budget / 2) return;
     const list = this.free.get(buffer.length) ?? [];
     list.push(buffer);
     this.free.set(buffer.length, list);
     this.freeBytes += buffer.length;
   }
 
+  private room(): number {
+    return this.budget - this.heldBytes - this.freeBytes;
+  }
+
+  /** Whether `take(size)` would give a buffer of `size` or more. */
+  private canGive(size: number): boolean {
+    let reachable = this.room();
+    for (const [length, list] of this.free) {
+      if (length >= size && list.length > 0) return true;
+      reachable += length * list.length;
+    }
+    return reachable >= size;
+  }
+
+  /**
+   * An idle buffer of `size`, or a new one when the budget has room for
+   * it; else the smallest larger idle buffer (memory already there); else
+   * smaller idle buffers are let go, smallest first, until the room holds
+   * `size`, and a new buffer of the largest power of two the room then
+   * allows is made, never below minChunk.
+   */
   private take(size: number): Buffer {
-    const buffer = this.free.get(size)?.pop();
-    if (buffer === undefined) return Buffer.allocUnsafeSlow(size);
-    this.freeBytes -= size;
+    let idle = this.free.get(size)?.length ? size : undefined;
+    if (idle === undefined && this.room() < size) idle = this.idleLengths().find((length) => length > size);
+    if (idle !== undefined) {
+      this.freeBytes -= idle;
+      this.heldBytes += idle;
+      return this.free.get(idle)!.pop()!;
+    }
+    if (this.room() < size) {
+      for (const length of this.idleLengths()) {
+        const list = this.free.get(length)!;
+        while (this.room() < size && list.length > 0) {
+          list.pop();
+          this.freeBytes -= length;
+        }
+      }
+    }
+    const room = this.room();
+    const buffer = Buffer.allocUnsafeSlow(Math.max(this.minChunk, room >= size ? size : room >= 1 ? 2 ** Math.floor(Math.log2(room)) : 0));
+    this.heldBytes += buffer.length;
     return buffer;
+  }
+
+  /** The lengths of the idle buffers, smallest first. */
+  private idleLengths(): number[] {
+    return [...this.free.keys()].filter((length) => this.free.get(length)!.length > 0).sort((x, y) => x - y);
   }
 }
 

@@ -17,9 +17,13 @@ const MIN_CHUNK = 64 * KB;
 const isPowerOfTwo = (n: number) => Number.isInteger(n) && n > 0 && 2 ** Math.round(Math.log2(n)) === n;
 const sizeText = (n: number) => (n >= MB && n % MB === 0 ? `${n / MB} MB` : n >= KB && n % KB === 0 ? `${n / KB} KB` : `${n} B`);
 
-/** The buffer size a transfer of `bodyBytes` gets with `activeBefore` transfers (of huge bodies) already running; releases everything after. */
+/**
+ * The buffer size a transfer of `bodyBytes` gets with `activeBefore`
+ * transfers already running; releases everything after. Those hold one-byte
+ * bodies (two minChunk buffers each), so the share decides, not the room left.
+ */
 function sizeWith(pool: BufferPool, activeBefore: number, bodyBytes: number): number {
-  const held = Array.from({ length: activeBefore }, () => pool.acquire(HUGE));
+  const held = Array.from({ length: activeBefore }, () => pool.acquire(1));
   const pair = pool.acquire(bodyBytes);
   held.push(pair);
   try {
@@ -113,10 +117,9 @@ describe('BufferPool', () => {
     });
   });
 
-  describe('all buffers held by N concurrent transfers, once each has refitted them for its next chunk, stay within the budget while the share is at least minChunk', () => {
-    // [maxChunk, budget]; N runs from 1 to budget / (2 × minChunk), the last N whose share is still minChunk or more.
-    // A running transfer refits a buffer before each read (pumpPieces calls fit), so the model
-    // refits every held buffer after each new acquire, as the next chunk of each transfer would.
+  describe('the budget holds for N transfers starting at once, before any refits and after: buffers above minChunk never exceed it', () => {
+    // [maxChunk, budget]; N runs to 1.5 × budget / (2 × minChunk), past the last N whose share is still minChunk.
+    // Beyond the budget the pool only makes minChunk buffers, two per transfer at most.
     const cases: Array<[number, number]> = [
       [64 * KB, 4 * MB],
       [256 * KB, 8 * MB],
@@ -124,47 +127,82 @@ describe('BufferPool', () => {
       [2 * MB, 32 * MB],
     ];
     for (const [maxChunk, budget] of cases) {
-      const limit = Math.floor(budget / (2 * MIN_CHUNK));
-      it(`maxChunk ${sizeText(maxChunk)}, budget ${sizeText(budget)}, 1 to ${limit} transfers at once`, () => {
-        const pool = new BufferPool(maxChunk, budget);
-        const held: Array<[Buffer, Buffer]> = [];
-        let heldBytes = 0;
-        let firstOver: string | null = null;
-        try {
-          for (let n = 1; n <= limit; n += 1) {
-            held.push(pool.acquire(HUGE));
-            for (const pair of held) {
-              pair[0] = pool.fit(pair[0], HUGE);
-              pair[1] = pool.fit(pair[1], HUGE);
+      const limit = Math.floor((1.5 * budget) / (2 * MIN_CHUNK));
+      for (const refit of [false, true]) {
+        it(`maxChunk ${sizeText(maxChunk)}, budget ${sizeText(budget)}, 1 to ${limit} transfers, ${refit ? 'each refitting its buffers after every start' : 'all starting before any refits'}`, () => {
+          const pool = new BufferPool(maxChunk, budget);
+          const held: Array<[Buffer, Buffer]> = [];
+          try {
+            for (let n = 1; n <= limit; n += 1) {
+              held.push(pool.acquire(HUGE));
+              if (refit) for (const pair of held) for (const i of [0, 1] as const) pair[i] = pool.fit(pair[i], HUGE);
+              const buffers = held.flat();
+              const heldBytes = buffers.reduce((sum, buffer) => sum + buffer.length, 0);
+              const large = buffers.filter((buffer) => buffer.length > MIN_CHUNK).reduce((sum, buffer) => sum + buffer.length, 0);
+              expect(large, `${n} transfers: buffers above minChunk`).to.be.at.most(budget);
+              expect(heldBytes, `${n} transfers: held`).to.be.at.most(budget + 2 * MIN_CHUNK * n);
             }
-            heldBytes = held.reduce((sum, pair) => sum + pair[0].length + pair[1].length, 0);
-            if (heldBytes > budget && firstOver === null) firstOver = `${n} transfers hold ${sizeText(heldBytes)}`;
+          } finally {
+            for (const pair of held) pool.release(pair, false);
           }
-          expect(firstOver, `budget ${sizeText(budget)} exceeded (with ${limit} transfers: ${(heldBytes / MB).toFixed(1)} MB held)`).to.equal(null);
-        } finally {
-          for (const pair of held) pool.release(pair, false);
-        }
-      });
+        });
+      }
     }
+
+    it('20 transfers of 2 MB reads starting at once within a 32 MB budget hold 32 MB, not the 52 MB their shares add up to', () => {
+      const pool = new BufferPool(2 * MB, 32 * MB);
+      const held = Array.from({ length: 20 }, () => pool.acquire(HUGE));
+      const heldBytes = held.flat().reduce((sum, buffer) => sum + buffer.length, 0);
+      for (const pair of held) pool.release(pair, false);
+      expect(heldBytes).to.be.at.most(32 * MB + 2 * 20 * MIN_CHUNK);
+      expect(held[0]![0].length, 'the first gets maxChunk').to.equal(2 * MB);
+      expect(held[19]![0].length, 'the last finds the budget spent: minChunk').to.equal(MIN_CHUNK);
+    });
   });
 
   describe('fit', () => {
-    it('shrinks a running transfer\'s buffer as others start, and grows it back as they end', () => {
+    it('never shrinks a running transfer\'s buffer; one that started small grows as others end', () => {
       const pool = new BufferPool(2 * MB, 32 * MB);
-      let [a] = pool.acquire(HUGE);
-      expect(a.length).to.equal(2 * MB);
-      const others = Array.from({ length: 15 }, () => pool.acquire(HUGE));
-      a = pool.fit(a, HUGE);
-      expect(a.length, '16 transfers share 32 MB: 1 MB each buffer').to.equal(1 * MB);
-      for (const pair of others) pool.release(pair, true);
-      a = pool.fit(a, HUGE);
-      expect(a.length, 'alone again').to.equal(2 * MB);
+      const first = Array.from({ length: 8 }, () => pool.acquire(HUGE));
+      let [late] = pool.acquire(HUGE);
+      expect(late.length, 'the budget is spent by the first eight: minChunk').to.equal(MIN_CHUNK);
+      const a = first[0]![0];
+      expect(pool.fit(a, HUGE), 'the first keeps its 2 MB among nine').to.equal(a);
+      late = pool.fit(late, HUGE);
+      expect(late.length, 'no room yet').to.equal(MIN_CHUNK);
+      for (const pair of first.slice(1)) pool.release(pair, true);
+      late = pool.fit(late, HUGE);
+      expect(late.length, 'two transfers left: the full chunk').to.equal(2 * MB);
+      pool.release(first[0]!, false);
     });
 
     it('keeps the buffer it has for the short last reads of a body', () => {
       const pool = new BufferPool(2 * MB, 32 * MB);
       const [a] = pool.acquire(HUGE);
       expect(pool.fit(a, 100 * KB)).to.equal(a);
+    });
+
+    it('lets idle buffers of another size go to make room, rather than leave a transfer small', () => {
+      const pool = new BufferPool(2 * MB, 8 * MB);
+      // Thirty-two one-byte bodies leave 4 MB of 64 KB buffers idle (half the budget).
+      const small = Array.from({ length: 32 }, () => pool.acquire(1));
+      for (const pair of small) pool.release(pair, true);
+      const a = pool.acquire(HUGE);
+      const b = pool.acquire(HUGE);
+      expect([a[0].length, b[0].length], 'two transfers share 8 MB: 2 MB each').to.deep.equal([2 * MB, 2 * MB]);
+      for (const pair of [a, b]) pool.release(pair, false);
+    });
+
+    it('takes a larger idle buffer rather than a new small one when the budget has no room', () => {
+      const pool = new BufferPool(2 * MB, 8 * MB);
+      const big = pool.acquire(HUGE);
+      pool.release(big, true);
+      // Two 1 MB bodies take the 4 MB of room the idle 2 MB pair leaves.
+      const hogs = [pool.acquire(1 * MB), pool.acquire(1 * MB)];
+      expect(hogs.flat().map((buffer) => buffer.length)).to.deep.equal([1 * MB, 1 * MB, 1 * MB, 1 * MB]);
+      const third = pool.acquire(1 * MB);
+      expect(big, 'the 2 MB buffers idle since the first transfer').to.have.members(third);
+      for (const pair of [...hogs, third]) pool.release(pair, false);
     });
   });
 
