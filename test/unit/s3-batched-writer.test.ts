@@ -130,6 +130,24 @@ describe('BatchedWriter', () => {
     after.close();
   });
 
+  it('a writer that started small while the pool was spent writes larger batches once the other transfers end', async () => {
+    // 1 MiB batches within 4 MiB: two transfers take it all, a third starts at 64 KiB.
+    const pool = new BufferPool(1024 * KiB, 4096 * KiB);
+    const others = [new BatchedWriter(recorder().out, pool, 1 << 30, 60_000), new BatchedWriter(recorder().out, pool, 1 << 30, 60_000)];
+    const { out, writes } = recorder();
+    const late = new BatchedWriter(out, pool, 1 << 30, 60_000);
+    await late.add(bytes(128 * KiB, 1));
+    expect(writes.map((write) => write.length), 'while the others run').to.deep.equal([64 * KiB, 64 * KiB]);
+    for (const writer of others) {
+      await writer.finish();
+      writer.close();
+    }
+    // The buffer refitted is the next one filled after a write: one more small batch, then 1 MiB ones.
+    await late.add(bytes(3 * 1024 * KiB, 2));
+    expect(writes.slice(2).map((write) => write.length)).to.deep.equal([64 * KiB, 1024 * KiB, 1024 * KiB]);
+    late.close();
+  });
+
   it('refuses a chunk once the response has closed', async () => {
     const { out } = recorder();
     const writer = new BatchedWriter(out, poolOf(64 * KiB), 1024 * KiB, 60_000);
