@@ -3,7 +3,6 @@
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
-import { NEW_CONNECTIONS_MS } from '../../src/http/request-turns.js';
 import type { EngineClient } from '../../src/layers/s3/engine-client.js';
 import { startEngineProxy, type EngineProxy, type SeenRequest } from '../helpers/engine-proxy.js';
 import { tempDir, type TempDir } from '../helpers/fixtures.js';
@@ -248,7 +247,7 @@ describe('s3 layer (radosgw)', function () {
 
     it('connections to the engine are kept and reused: once warm, waves of 40 downloads at once open none', async () => {
       // Forty client connections, opened by the first wave and kept: later waves open none, so filegate
-      // starts their requests as they come (RequestTurns paces only a burst of new connections).
+      // starts their requests in the turn they come (RequestTurns holds a batch only while connections arrive).
       const agent = new http.Agent({ keepAlive: true, maxSockets: 40 });
       const download = () =>
         new Promise<string>((resolve, reject) => {
@@ -266,7 +265,6 @@ describe('s3 layer (radosgw)', function () {
       try {
         // The first waves open what their concurrency needs, from the client and from the engine.
         await wave();
-        await new Promise((resolve) => setTimeout(resolve, NEW_CONNECTIONS_MS + 50));
         await wave();
         await wave();
         const opened = proxy.connections();
