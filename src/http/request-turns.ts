@@ -18,6 +18,14 @@ export const MAX_BATCH = 32;
 export const ACCEPT_HOLD_MS = 2;
 
 /**
+ * A batch is held back for arriving connections only after one of this many
+ * requests or more (about 1 ms of work): shorter turns let connections in
+ * quickly enough, and when turns are long for another reason (archive walks,
+ * each pacing itself), holding only adds a turn to every request's wait.
+ */
+export const HOLD_AFTER_BATCH = 8;
+
+/**
  * Decides when requests start. A request waits for the check phase of the
  * turn of the event loop it came in (setImmediate), and the requests that
  * came in that turn start there, together, in arrival order, up to
@@ -40,7 +48,9 @@ export const ACCEPT_HOLD_MS = 2;
  * next connection. The batch starts in the first turn that brings no new
  * connection's request, or once it has been held `ACCEPT_HOLD_MS`, so
  * requests wait no longer than that for connections still coming (clients
- * that open a connection for every request included).
+ * that open a connection for every request included). Only batches make
+ * turns long enough to need this, so a batch is held only after one of
+ * `HOLD_AFTER_BATCH` requests or more.
  */
 export class RequestTurns {
   private readonly waiting: Array<() => void> = [];
@@ -49,6 +59,8 @@ export class RequestTurns {
   private connectionsArriving = false;
   /** When the batch was first held back for arriving connections; -1 while it is not. */
   private heldSince = -1;
+  /** How many requests the last batch started. */
+  private lastBatchSize = 0;
 
   constructor(
     private readonly holdMs = ACCEPT_HOLD_MS,
@@ -75,7 +87,7 @@ export class RequestTurns {
     this.scheduled = false;
     const arriving = this.connectionsArriving;
     this.connectionsArriving = false;
-    if (arriving) {
+    if (arriving && this.lastBatchSize >= HOLD_AFTER_BATCH) {
       const now = this.now();
       if (this.heldSince < 0) this.heldSince = now;
       if (now - this.heldSince < this.holdMs) {
@@ -85,6 +97,7 @@ export class RequestTurns {
     }
     this.heldSince = -1;
     const batch = this.waiting.splice(0, MAX_BATCH);
+    this.lastBatchSize = batch.length;
     if (this.waiting.length > 0) this.schedule();
     for (const start of batch) start();
   }

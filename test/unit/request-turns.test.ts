@@ -1,7 +1,7 @@
 // RequestTurns: requests start in batches, one per turn of the event loop, in arrival order, at most MAX_BATCH at once; a batch waits (for ACCEPT_HOLD_MS at most) while new connections keep arriving.
 
 import { expect } from 'chai';
-import { ACCEPT_HOLD_MS, MAX_BATCH, RequestTurns } from '../../src/http/request-turns.js';
+import { ACCEPT_HOLD_MS, HOLD_AFTER_BATCH, MAX_BATCH, RequestTurns } from '../../src/http/request-turns.js';
 
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
@@ -93,6 +93,8 @@ describe('RequestTurns', () => {
 
   it('holds the batch while new connections\' first requests keep coming turn after turn, and starts them all once a turn brings none', async () => {
     const { clock, turns } = turnsWith();
+    // A batch of HOLD_AFTER_BATCH first: turns that long are what holding is for.
+    await startsOf(turns, HOLD_AFTER_BATCH);
     // Twelve turns with a new connection each, the clock standing still: well within the hold.
     const startedIn = await arrivals(turns, clock, 12, 0);
     expect(new Set(startedIn).size, 'one batch').to.equal(1);
@@ -102,12 +104,21 @@ describe('RequestTurns', () => {
 
   it('holds a batch ACCEPT_HOLD_MS at most, however long new connections keep coming', async () => {
     const { clock, turns } = turnsWith(2);
+    await startsOf(turns, HOLD_AFTER_BATCH);
     // A new connection every turn for 40 turns, 0.25 ms apart: 10 ms in all, against a 2 ms hold.
     const startedIn = await arrivals(turns, clock, 40, 0.25);
     expect(startedIn[0], 'the first request waited about 2 ms (8 turns), not 10').to.be.within(7, 10);
     const sizes = batchSizes(startedIn);
     expect(sizes.length, 'several batches while connections still came').to.be.at.least(4);
     expect(sizes.reduce((sum, size) => sum + size, 0)).to.equal(40);
+  });
+
+  it('does not hold after a batch of fewer than HOLD_AFTER_BATCH: a new connection\'s request starts in the turn it came in', async () => {
+    const { clock, turns } = turnsWith();
+    await startsOf(turns, HOLD_AFTER_BATCH - 1);
+    const startedIn = await arrivals(turns, clock, 6, 0);
+    // Each in the check phase of the turn it came in, none held for the next.
+    expect(startedIn).to.deep.equal([0, 1, 2, 3, 4, 5]);
   });
 
   it('a request that comes while a batch runs starts in a later turn, after the batch', async () => {
