@@ -48,9 +48,9 @@ export const HOLD_AFTER_BATCH = 8;
  * next connection. The batch starts in the first turn that brings no new
  * connection's request, or once it has been held `ACCEPT_HOLD_MS`, so
  * requests wait no longer than that for connections still coming (clients
- * that open a connection for every request included). Only batches make
- * turns long enough to need this, so a batch is held only after one of
- * `HOLD_AFTER_BATCH` requests or more.
+ * that open a connection for every request included). Holding pays only
+ * when it is the batches that make turns long, so a batch is held only
+ * after one of `HOLD_AFTER_BATCH` requests or more.
  */
 export class RequestTurns {
   private readonly waiting: Array<() => void> = [];
