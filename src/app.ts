@@ -159,7 +159,7 @@ export async function createApp(config: Config, { logger }: AppDependencies): Pr
     logger.error({ err: error }, 'response failed');
   });
   koa.use(createObserve(logger, metrics));
-  // Many requests ready at once start over several turns of the event loop, so new connections are accepted meanwhile.
+  // Requests start in batches, one per turn of the event loop (src/http/request-turns.ts); a batch waits briefly while new connections are being accepted.
   koa.use(createRequestTurns());
   // A malformed or repeated Host is a malformed request: refused before anything else looks at it.
   koa.use(createHostCheck(config.server.trustProxy));
