@@ -598,6 +598,9 @@ interface Server {
   headers: Record<string, string>;
 }
 
+/** Node's flags for filegate, as `npm start` and the Dockerfile pass them (docs/decisions.md, "Node's young generation"). */
+const FILEGATE_NODE_FLAGS = ['--max-semi-space-size=8'];
+
 const SECRET = randomBytes(32).toString('base64url');
 let TOKEN = '';
 let TMP = '';
@@ -612,7 +615,7 @@ async function startServer(name: ServerName, configFile = 'filegate.json'): Prom
   let url: (file: FixtureName) => string = (file) => `http://${HOST}:${port}/${file}`;
   let headers: Record<string, string> = {};
   if (name === 'filegate') {
-    child = launch('taskset', ['-c', SERVER_CPU, process.execPath, 'dist/src/main.js'], {
+    child = launch('taskset', ['-c', SERVER_CPU, process.execPath, ...FILEGATE_NODE_FLAGS, 'dist/src/main.js'], {
       cwd: REPO,
       stdio,
       env: {

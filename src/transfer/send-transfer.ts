@@ -69,8 +69,9 @@ export async function sendTransfer(ctx: Context, plan: TransferPlan, file: OpenF
       file.close();
     }
   }
-  ctx.status = plan.status;
-  ctx.set(plan.headers);
+  // The head in one call: the plan's headers are strings filegate made, so
+  // Koa's per-header normalising (`ctx.set`) has nothing to do for them.
+  res.writeHead(plan.status, plan.headers);
   ctx.respond = false;
   (ctx.state as DeliveryRecord).delivery = 'proxy';
   if (small !== null) {
