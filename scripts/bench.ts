@@ -30,6 +30,7 @@ import { Worker } from 'node:worker_threads';
 import { SignJWT } from 'jose';
 import { engineClientOf, engineCounters, presignedPath, presignedUrl, putFile, putObjects, toEngine, type Engine } from './bench-engine.js';
 import { frontNginxConfig, X_ACCEL_LOCATION } from './bench-nginx.js';
+import { FILEGATE_NODE_FLAGS } from './node-flags.js';
 
 // ---------------------------------------------------------------- options
 
@@ -597,9 +598,6 @@ interface Server {
   url(file: FixtureName): string;
   headers: Record<string, string>;
 }
-
-/** Node's flags for filegate, as `npm start` and the Dockerfile pass them (docs/decisions.md, "Node's young generation"). */
-const FILEGATE_NODE_FLAGS = ['--max-semi-space-size=8'];
 
 const SECRET = randomBytes(32).toString('base64url');
 let TOKEN = '';
