@@ -30,7 +30,6 @@ import { Worker } from 'node:worker_threads';
 import { SignJWT } from 'jose';
 import { engineClientOf, engineCounters, presignedPath, presignedUrl, putFile, putObjects, toEngine, type Engine } from './bench-engine.js';
 import { frontNginxConfig, X_ACCEL_LOCATION } from './bench-nginx.js';
-import { FILEGATE_NODE_FLAGS } from './node-flags.js';
 
 // ---------------------------------------------------------------- options
 
@@ -613,7 +612,7 @@ async function startServer(name: ServerName, configFile = 'filegate.json'): Prom
   let url: (file: FixtureName) => string = (file) => `http://${HOST}:${port}/${file}`;
   let headers: Record<string, string> = {};
   if (name === 'filegate') {
-    child = launch('taskset', ['-c', SERVER_CPU, process.execPath, ...FILEGATE_NODE_FLAGS, 'dist/src/main.js'], {
+    child = launch('taskset', ['-c', SERVER_CPU, process.execPath, 'dist/src/main.js'], {
       cwd: REPO,
       stdio,
       env: {

@@ -5,7 +5,7 @@
 #   scripts/profile-run.sh filegate|ceiling OUTDIR [prof|tail|client] [SECONDS]
 #
 # The server runs as `npm run bench` runs it (pinned to CPU 0, NODE_ENV=production,
-# filegate with `npm start`'s Node flags and at log level info with the bench's config and fixtures in
+# filegate at log level info with the bench's config and fixtures in
 # /tmp/filegate-bench/files, its log to a file; the same HS256 token for both),
 # with scripts/profile-preload.mjs (event-loop delay, ELU, GC pauses) and, in mode
 # `prof` (the default), `--cpu-prof` into OUTDIR. `wrk -t1 -c64` on CPU 1 drives
@@ -50,7 +50,7 @@ export NODE_ENV=production PROFILE_TAIL_OUT="$out/tail.jsonl"
 if [ "$name" = filegate ]; then
   FILEGATE_CONFIG="$out/filegate.json" FILEGATE_ROOT=$fixtures FILEGATE_HOST=127.0.0.1 FILEGATE_PORT=$port \
   FILEGATE_JWT_SECRET=$secret FILEGATE_LOG_LEVEL=${PROFILE_LOG_LEVEL:-info} \
-    taskset -c 0 node --max-semi-space-size=8 "${prof[@]}" --import ./scripts/profile-preload.mjs dist/src/main.js > "$out/server.log" 2>&1 &
+    taskset -c 0 node "${prof[@]}" --import ./scripts/profile-preload.mjs dist/src/main.js > "$out/server.log" 2>&1 &
   url="http://127.0.0.1:$port/api/download?filepath=1KB.bin"; stopsig=INT
 else
   BENCH_JWT_SECRET=$secret \

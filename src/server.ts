@@ -7,6 +7,7 @@ import { answerClientError } from './http/client-error.js';
 import { createMetricsListener } from './http/metrics.js';
 import type { Config } from './config/schema.js';
 import type { Logger } from './logger.js';
+import { Slots } from './slots.js';
 
 export interface RunningServer {
   readonly app: FilegateApp;
@@ -156,6 +157,7 @@ function logAcceptFailures(server: http.Server, logger: Logger): void {
 }
 
 interface ConnectionState {
+  readonly socket: Socket;
   /** Responses started on the connection and not yet closed (more than one when requests are pipelined). */
   responses: number;
   /**
@@ -166,6 +168,12 @@ interface ConnectionState {
   readMark: number;
 }
 
+/** The tracker's state of a connection, kept on its socket. */
+const TRACKED = Symbol('filegate.server.connection');
+interface Tracked {
+  [TRACKED]?: ConnectionState;
+}
+
 /**
  * The connections of a server and the responses running on each, so a drain
  * can close each connection as soon as it is idle: no response running and
@@ -173,17 +181,20 @@ interface ConnectionState {
  * which comes once its last byte has been handed to the kernel.
  */
 class ConnectionTracker {
-  private readonly open = new Map<Socket, ConnectionState>();
+  // In slots, not a Map keyed by socket: one entry in and out per connection (src/slots.ts says why).
+  private readonly open = new Slots<ConnectionState>();
   private draining = false;
 
   constructor(server: http.Server) {
     server.on('connection', (socket: Socket) => {
-      this.open.set(socket, { responses: 0, readMark: -1 });
-      socket.once('close', () => this.open.delete(socket));
+      const state: ConnectionState = { socket, responses: 0, readMark: -1 };
+      (socket as Tracked)[TRACKED] = state;
+      const slot = this.open.add(state);
+      socket.once('close', () => this.open.remove(slot));
     });
     server.on('request', (request: http.IncomingMessage, response: http.ServerResponse) => {
       const socket = request.socket;
-      const state = this.open.get(socket);
+      const state = (socket as Tracked)[TRACKED];
       if (state === undefined) return;
       state.responses += 1;
       const mark = () => {
@@ -201,13 +212,13 @@ class ConnectionTracker {
   /** From now on every connection closes once idle; those idle now close at once. */
   startDraining(): void {
     this.draining = true;
-    for (const [socket, state] of this.open) this.closeIfIdle(socket, state);
+    for (const state of this.open) this.closeIfIdle(state.socket, state);
   }
 
   /** Cuts every connection still open; returns how many there were. */
   cutAll(): number {
     const count = this.open.size;
-    for (const socket of this.open.keys()) socket.destroy();
+    for (const state of [...this.open]) state.socket.destroy();
     return count;
   }
 

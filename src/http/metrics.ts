@@ -8,6 +8,7 @@ import type { ArchiveFormat } from '../archives/send-archive.js';
 import { ERROR_STATUS, type ErrorCode } from '../errors.js';
 import type { DeliveryOutcome } from '../transfer/delivery.js';
 import type { TransferRecord } from '../transfer/send-transfer.js';
+import { Slots } from '../slots.js';
 
 /** What became of one response, as the access line tells it. */
 export interface ResponseFigures {
@@ -71,6 +72,12 @@ function processMetrics(): Registry {
   return processRegistry;
 }
 
+/** Where a response sits in its app's open responses, kept on the response's state. */
+const OPEN_SLOT = Symbol('filegate.metrics.openSlot');
+interface OpenSlot {
+  [OPEN_SLOT]?: number;
+}
+
 /** The per-label-set children of the response metrics, made once per combination seen. */
 interface ResponseSeries {
   readonly requests: Counter.Internal;
@@ -83,7 +90,8 @@ interface ResponseSeries {
 export function createMetrics(): Metrics {
   const own = new Registry();
   const registers = [own];
-  const open = new Set<Context>();
+  // The responses open now, for the in-flight gauge: in slots, not a Set (src/slots.ts says why).
+  const open = new Slots<Context>();
 
   const requests = new Counter({
     name: 'filegate_http_requests_total',
@@ -192,10 +200,12 @@ export function createMetrics(): Metrics {
   return {
     registry: Registry.merge([own, processMetrics()]),
     responseOpened(ctx) {
-      open.add(ctx);
+      (ctx.state as OpenSlot)[OPEN_SLOT] = open.add(ctx);
     },
     responseClosed(ctx, figures) {
-      open.delete(ctx);
+      const state = ctx.state as OpenSlot;
+      if (state[OPEN_SLOT] !== undefined) open.remove(state[OPEN_SLOT]);
+      state[OPEN_SLOT] = undefined;
       const found = seriesOf(figures.method, figures.route ?? UNMATCHED, String(figures.status));
       found.requests.inc();
       found.duration.observe(figures.seconds);
