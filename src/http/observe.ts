@@ -37,9 +37,10 @@ export function createObserve(logger: Logger, metrics: Metrics): Middleware {
     const incoming = ctx.get('x-request-id');
     const state = ctx.state as ObservedState;
     state.requestId = REQUEST_ID.test(incoming) ? incoming : randomUUID();
-    ctx.set('X-Request-Id', state.requestId);
+    // Set on Node's response directly: both values are filegate's own strings, so Koa's normalising (`ctx.set`) has nothing to do.
+    ctx.res.setHeader('X-Request-Id', state.requestId);
     // On every response, whoever answers it (OPTIONS, 404, a transfer): no body is ever to be sniffed.
-    ctx.set('X-Content-Type-Options', 'nosniff');
+    ctx.res.setHeader('X-Content-Type-Options', 'nosniff');
     state.metrics = metrics;
     metrics.responseOpened(ctx);
     const bodyBytes = countBodyBytes(ctx.res);
