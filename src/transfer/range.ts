@@ -32,12 +32,9 @@ export function decideRange(header: string | undefined, size: number, maxRanges:
   if (header === undefined || size === 0) return FULL;
   const equals = header.indexOf('=');
   if (equals === -1 || header.slice(0, equals).trim().toLowerCase() !== 'bytes') return FULL;
-  // A list may hold empty elements, which are ignored (RFC 9110 §5.6.1).
-  const specs = header
-    .slice(equals + 1)
-    .split(',')
-    .map((spec) => spec.trim())
-    .filter((spec) => spec !== '');
+  const list = header.slice(equals + 1);
+  // A list may hold empty elements, which are ignored (RFC 9110 §5.6.1). One spec, the usual case, needs no split.
+  const specs = (list.includes(',') ? list.split(',') : [list]).map((spec) => spec.trim()).filter((spec) => spec !== '');
   if (specs.length === 0 || specs.length > maxRanges) return FULL;
 
   const ranges: ByteRange[] = [];
@@ -58,7 +55,8 @@ export function decideRange(header: string | undefined, size: number, maxRanges:
   if (ranges.length === 0) return UNSATISFIABLE;
   const requested = ranges.reduce((sum, range) => sum + (range.end - range.start + 1), 0);
   if (requested > size) return FULL;
-  return { kind: 'partial', ranges: coalesce(ranges) };
+  // A single range has nothing to coalesce with.
+  return { kind: 'partial', ranges: ranges.length === 1 ? ranges : coalesce(ranges) };
 }
 
 /**
