@@ -4,13 +4,14 @@ import { performance } from 'node:perf_hooks';
 import type { Middleware } from 'koa';
 
 /**
- * The most requests one batch starts. Every request of a batch is alive at
- * once, and a young-generation collection that falls inside a batch copies
- * them all: unbounded (64 at 64 connections), the collections took 3.3 ms on
- * average and promoted enough to grow the heap to 80 MB between full
- * collections (peak RSS 181-189 MiB against 113-119); at 32 or 48, 1.3 ms,
- * no full collection, and the CPU per request 101-109 µs (16: 137-138;
- * 8: 143-148; unbounded: 113-126).
+ * The most requests one batch starts, which bounds how long one turn of the
+ * event loop runs and how many requests are alive at once. Measured at 64
+ * connections (1 KB): 32 or 48, 101-109 µs of CPU a request; 16, 137-138; 8,
+ * 143-148. Unbounded batches first measured worse (113-126 µs, the heap
+ * growing), but those runs had the metrics' Set of open responses that kept
+ * finished requests alive (src/slots.ts); without it, batches of 64 measure
+ * as well as 32 or a little better, with 10-15 MiB more RSS
+ * (docs/performance.md, "A Set that kept finished requests alive").
  */
 export const MAX_BATCH = 32;
 
