@@ -6,6 +6,7 @@ import { FilegateError, isFilegateError, type ErrorCode } from '../errors.js';
 import { escapeControl, redactUrl, type Logger } from '../logger.js';
 import type { Principal } from '../auth/principal.js';
 import { countBodyBytes } from './body-bytes.js';
+import { stampEveryHead } from './every-head.js';
 import type { Metrics, ResponseFigures } from './metrics.js';
 import type { DeliveryRecord } from '../transfer/send-transfer.js';
 
@@ -37,10 +38,8 @@ export function createObserve(logger: Logger, metrics: Metrics): Middleware {
     const incoming = ctx.get('x-request-id');
     const state = ctx.state as ObservedState;
     state.requestId = REQUEST_ID.test(incoming) ? incoming : randomUUID();
-    // Set on Node's response directly: both values are filegate's own strings, so Koa's normalising (`ctx.set`) has nothing to do.
-    ctx.res.setHeader('X-Request-Id', state.requestId);
-    // On every response, whoever answers it (OPTIONS, 404, a transfer): no body is ever to be sniffed.
-    ctx.res.setHeader('X-Content-Type-Options', 'nosniff');
+    // On every response, whoever answers it (OPTIONS, 404, a transfer): its id, and no body is ever to be sniffed.
+    stampEveryHead(ctx.res, state.requestId);
     state.metrics = metrics;
     metrics.responseOpened(ctx);
     const bodyBytes = countBodyBytes(ctx.res);
@@ -64,8 +63,8 @@ export function renderError(ctx: Context, thrown: unknown, logger: Logger): void
     return;
   }
   // The failed response's own headers go; those that belong to every response
-  // (its id, CORS so a browser page can read the error, and a draining
-  // server's Connection: close) stay.
+  // (CORS so a browser page can read the error, and a draining server's
+  // Connection: close) stay, and its id and nosniff come with the head.
   for (const name of ctx.res.getHeaderNames()) if (!isKeptOnError(name)) ctx.res.removeHeader(name);
   ctx.respond = true;
   ctx.status = error.status;
@@ -78,7 +77,6 @@ export function renderError(ctx: Context, thrown: unknown, logger: Logger): void
     }
   }
   ctx.set('Cache-Control', 'no-store');
-  ctx.set('X-Content-Type-Options', 'nosniff');
   ctx.body = { error: error.message, code: error.code };
 }
 
@@ -135,5 +133,5 @@ function recordResponse(logger: Logger, metrics: Metrics, ctx: Context, started:
 }
 
 function isKeptOnError(name: string): boolean {
-  return name === 'x-request-id' || name === 'vary' || name === 'connection' || name.startsWith('access-control-');
+  return name === 'vary' || name === 'connection' || name.startsWith('access-control-');
 }
