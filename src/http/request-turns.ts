@@ -5,15 +5,16 @@ import type { Middleware } from 'koa';
 
 /**
  * The most requests one batch starts, which bounds how long one turn of the
- * event loop runs and how many requests are alive at once. Measured at 64
- * connections (1 KB): 32 or 48, 101-109 µs of CPU a request; 16, 137-138; 8,
- * 143-148. Unbounded batches first measured worse (113-126 µs, the heap
- * growing), but those runs had the metrics' Set of open responses that kept
- * finished requests alive (src/slots.ts); without it, batches of 64 measure
- * as well as 32 or a little better, with 10-15 MiB more RSS
- * (docs/performance.md, "A Set that kept finished requests alive").
+ * event loop runs (about 5-6 ms at 64) and how many requests are alive at
+ * once. Measured at 64 connections, in interleaved pairs: batches of 64
+ * took 81-95 µs of CPU a request against 89-107 for batches of 32, and
+ * 10-20 MiB more RSS (docs/performance.md, "Batches of 64"). Smaller caps
+ * cost more: 16, 137-138 µs; 8, 143-148 (an older build). The first
+ * measurements of unbounded batches were worse, the heap growing, but those
+ * runs had the metrics' Set that kept finished requests alive
+ * (src/slots.ts).
  */
-export const MAX_BATCH = 32;
+export const MAX_BATCH = 64;
 
 /** The longest a batch is held back while new connections are being accepted. */
 export const ACCEPT_HOLD_MS = 2;
