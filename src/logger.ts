@@ -1,6 +1,7 @@
 // Creates the pino logger and the helpers that keep secrets and control characters out of log lines.
 
 import { pino, type DestinationStream, type Logger } from 'pino';
+import { BatchedOutput } from './log-output.js';
 
 export type { Logger };
 
@@ -18,11 +19,13 @@ const LOG_FLUSH_MS = 100;
  * once requests were spread over more turns of the event loop. Warnings,
  * errors and the lines that say the service is up or stopping go out at
  * once (`createLogger`, src/main.ts); what is gathered is written out when
- * the process exits (pino flushes it), and is lost only with the process
- * killed outright.
+ * the process exits, and is lost only with the process killed outright.
+ * src/log-output.ts says why this is not pino's own destination.
  */
 export function standardOutput(): DestinationStream {
-  return pino.destination({ fd: 1, sync: false, minLength: LOG_BATCH_BYTES, periodicFlush: LOG_FLUSH_MS });
+  const output = new BatchedOutput(1, LOG_BATCH_BYTES, LOG_FLUSH_MS);
+  process.once('exit', () => output.flushSync());
+  return output;
 }
 
 /** A JSON logger; `destination` defaults to standard output, batched. */
