@@ -93,7 +93,10 @@ describe('BatchedOutput', () => {
     const out = output(calls, 16);
     const said: string[] = [];
     const { write } = process.stderr;
-    process.stderr.write = ((text: string) => said.push(text)) as typeof process.stderr.write;
+    process.stderr.write = ((text: string) => {
+      said.push(text);
+      return true;
+    }) as typeof process.stderr.write;
     try {
       out.write(line(0));
       out.write(line(1));
