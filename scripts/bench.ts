@@ -271,8 +271,8 @@ function run(command: string, args: string[], timeoutMs: number, options: SpawnO
   });
 }
 
-function onClient(command: string, args: string[]): [string, string[]] {
-  return ['taskset', ['-c', CLIENT_CPU, command, ...args]];
+function onClient(command: string, args: string[], cpu = CLIENT_CPU): [string, string[]] {
+  return ['taskset', ['-c', cpu, command, ...args]];
 }
 
 function sleep(ms: number): Promise<void> {
@@ -886,14 +886,14 @@ function downloads(server: Server, file: FixtureName, count: number, timeoutS: n
  * curl follows redirects as `curl -L` does (and, as curl does, sends no
  * Authorization header to another host or port).
  */
-async function downloadUrl(url: string, headers: Record<string, string>, count: number, timeoutS: number, follow = false): Promise<{ all: Download[]; wallSeconds: number }> {
+async function downloadUrl(url: string, headers: Record<string, string>, count: number, timeoutS: number, follow = false, cpu = CLIENT_CPU): Promise<{ all: Download[]; wallSeconds: number }> {
   const args = ['-sS', '-o', '/dev/null', '--max-time', String(timeoutS), '-w', '%{http_code} %{size_download} %{time_total} %{num_redirects} %{time_redirect}\\n', ...(follow ? ['-L'] : [])];
   for (const [key, value] of Object.entries(headers)) args.push('-H', `${key}: ${value}`);
   args.push(url);
   const started = process.hrtime.bigint();
   const results = await Promise.all(
     Array.from({ length: count }, async () => {
-      const [command, full] = onClient('curl', args);
+      const [command, full] = onClient('curl', args, cpu);
       const result = await run(command, full, (timeoutS + 10) * 1000);
       const [status, bytes, seconds, redirects, redirectSeconds] = result.stdout.trim().split(' ').map(Number);
       return { status: status ?? 0, bytes: bytes ?? 0, seconds: seconds ?? 0, redirects: redirects ?? 0, redirectSeconds: redirectSeconds ?? 0 };
@@ -2010,35 +2010,59 @@ function newRow(server: ServerName, round: number | undefined, idleKiB: number |
   return row;
 }
 
+/** The engine's CPU per MB of the 1 GB object read: its cost per byte, whoever reads. */
+function engineMsPerMB(work: EngineWork): number | null {
+  return work.cpuSeconds === null ? null : Math.round((work.cpuSeconds * 1000 * 100) / (GiB / 1e6)) / 100;
+}
+
 /**
  * One round's row of the engine read directly: curl on the presigned URL
  * `direct` of the 1 GB object, the median of `BIG_OBJECT_RUNS` downloads,
  * each taken again while other work shared the machine (scenarios 11, 16).
+ * With `fromServerCpu`, as many downloads again with curl on filegate's
+ * core, the other core from the engine's: what the engine costs when its
+ * reader runs on another core, as filegate always does here. Reported in the
+ * row's note; the goal compares with curl beside the engine.
  */
-async function bigObjectDirectRow(e: Engine, direct: string, round: number, label: string): Promise<Row> {
+async function bigObjectDirectRow(e: Engine, direct: string, round: number, label: string, fromServerCpu = false): Promise<Row> {
   process.stdout.write(`  ${SERVER_LABELS.engine}, round ${round} ... `);
   await checkBackground(label);
   const row = newRow('engine', round);
-  const speeds: number[] = [];
-  const works: EngineWork[] = [];
-  let bad = 0;
-  for (let i = 0; i < BIG_OBJECT_RUNS; i++) {
-    const { result, work } = await measureAlone(
-      `${label}, run ${i + 1}`,
-      enginePids(e),
-      () => engineWork(e, () => downloadUrl(direct, {}, 1, 120)),
-      (m) => `${fmt(GiB / (m.result.all[0]?.seconds ?? 1) / 1e6)} MB/s`,
-    );
-    const d = result.all[0]!;
-    if (d.status !== 200 || d.bytes !== GiB) bad++;
-    speeds.push(d.bytes / d.seconds / 1e6);
-    works.push(work);
+  const read = async (cpu: string, what: string) => {
+    const speeds: number[] = [];
+    const works: EngineWork[] = [];
+    let bad = 0;
+    for (let i = 0; i < BIG_OBJECT_RUNS; i++) {
+      const { result, work } = await measureAlone(
+        `${label}${what}, run ${i + 1}`,
+        enginePids(e),
+        () => engineWork(e, () => downloadUrl(direct, {}, 1, 120, false, cpu)),
+        (m) => `${fmt(GiB / (m.result.all[0]?.seconds ?? 1) / 1e6)} MB/s`,
+      );
+      const d = result.all[0]!;
+      if (d.status !== 200 || d.bytes !== GiB) bad++;
+      speeds.push(d.bytes / d.seconds / 1e6);
+      works.push(work);
+    }
+    return { speeds, works, bad, msPerMB: works.map(engineMsPerMB) };
+  };
+  const beside = await read(CLIENT_CPU, '');
+  row.value = median(beside.speeds);
+  row.cpu = `${beside.works.map((w) => w.cpuPct).join('/')}% (engine) / –`;
+  row.extra = { runsMBps: beside.speeds.map((s) => Math.round(s)), engineCpuPct: beside.works.map((w) => w.cpuPct), engineRequests: beside.works.map((w) => w.requests), engineMsPerMB: beside.msPerMB };
+  const notes: string[] = [];
+  if (beside.bad) notes.push(`${beside.bad} of ${BIG_OBJECT_RUNS} downloads incomplete or not 200`);
+  process.stdout.write(`${fmt(row.value)} MB/s (runs ${beside.speeds.map((s) => fmt(s)).join(', ')}), engine CPU ${beside.works.map((w) => w.cpuPct).join('/')}%, ${beside.msPerMB.join('/')} ms per MB`);
+  if (fromServerCpu) {
+    const across = await read(SERVER_CPU, ' from the other core');
+    const speed = median(across.speeds);
+    row.extra.fromServerCpu = { runsMBps: across.speeds.map((s) => Math.round(s)), engineCpuPct: across.works.map((w) => w.cpuPct), engineMsPerMB: across.msPerMB };
+    notes.push(`curl on CPU ${SERVER_CPU}: ${fmt(speed)} MB/s, engine ${across.msPerMB.join('/')} ms/MB`);
+    if (across.bad) notes.push(`${across.bad} of those incomplete or not 200`);
+    process.stdout.write(`; curl on CPU ${SERVER_CPU}: ${fmt(speed)} MB/s (runs ${across.speeds.map((s) => fmt(s)).join(', ')}), engine CPU ${across.works.map((w) => w.cpuPct).join('/')}%, ${across.msPerMB.join('/')} ms per MB`);
   }
-  row.value = median(speeds);
-  row.cpu = `${works.map((w) => w.cpuPct).join('/')}% (engine) / –`;
-  row.extra = { runsMBps: speeds.map((s) => Math.round(s)), engineCpuPct: works.map((w) => w.cpuPct), engineRequests: works.map((w) => w.requests) };
-  if (bad) row.note = `${bad} of ${BIG_OBJECT_RUNS} downloads incomplete or not 200`;
-  process.stdout.write(`${fmt(row.value)} MB/s (runs ${speeds.map((s) => fmt(s)).join(', ')}), engine CPU ${works.map((w) => w.cpuPct).join('/')}%\n`);
+  if (notes.length > 0) row.note = notes.join('; ');
+  process.stdout.write('\n');
   return row;
 }
 
@@ -2060,7 +2084,7 @@ async function bigObjectScenario(e: Engine): Promise<void> {
   const first = await downloadUrl(direct, {}, 1, 120);
   process.stdout.write(`read once directly: ${first.all[0]?.status} in ${first.all[0]?.seconds.toFixed(2)} s\n`);
   for (let round = 1; round <= OBJECT_ROUNDS; round++) {
-    if (SERVERS.includes('engine')) scenario.rows.push(await bigObjectDirectRow(e, direct, round, `11. 1 GB object, ${SERVER_LABELS.engine}, round ${round}`));
+    if (SERVERS.includes('engine')) scenario.rows.push(await bigObjectDirectRow(e, direct, round, `11. 1 GB object, ${SERVER_LABELS.engine}, round ${round}`, true));
     if (SERVERS.includes('filegate')) {
       const label = `11. 1 GB object, filegate, round ${round}`;
       process.stdout.write(`  filegate, round ${round} ... `);
@@ -2116,12 +2140,12 @@ async function bigObjectScenario(e: Engine): Promise<void> {
         }
         row.value = median(speeds);
         row.cpu = `${cpus.join('/')}% / ${works.map((w) => w.cpuPct).join('/')}% (engine)`;
-        row.extra = { runsMBps: speeds.map((s) => Math.round(s)), rssAddedMiB: added, serverCpuPct: cpus, engineCpuPct: works.map((w) => w.cpuPct), engineRequests: works.map((w) => w.requests) };
-        const notes = [`adds ${added.join('/')} MiB`, `engine GETs per download ${works.map((w) => w.requests ?? '?').join('/')}`];
+        row.extra = { runsMBps: speeds.map((s) => Math.round(s)), rssAddedMiB: added, serverCpuPct: cpus, engineCpuPct: works.map((w) => w.cpuPct), engineRequests: works.map((w) => w.requests), engineMsPerMB: works.map(engineMsPerMB) };
+        const notes = [`adds ${added.join('/')} MiB`, `engine GETs per download ${works.map((w) => w.requests ?? '?').join('/')}`, `engine ${works.map(engineMsPerMB).join('/')} ms/MB`];
         if (bad) notes.push(`${bad} of ${BIG_OBJECT_RUNS} downloads incomplete or not 200`);
         row.note = notes.join('; ');
         process.stdout.write(
-          `${fmt(row.value)} MB/s (runs ${speeds.map((s) => fmt(s)).join(', ')}), adds ${added.join('/')} MiB, filegate CPU ${cpus.join('/')}%, engine CPU ${works.map((w) => w.cpuPct).join('/')}%, engine requests ${works.map((w) => w.requests).join('/')}\n`,
+          `${fmt(row.value)} MB/s (runs ${speeds.map((s) => fmt(s)).join(', ')}), adds ${added.join('/')} MiB, filegate CPU ${cpus.join('/')}%, engine CPU ${works.map((w) => w.cpuPct).join('/')}%, ${works.map(engineMsPerMB).join('/')} ms per MB, engine requests ${works.map((w) => w.requests).join('/')}\n`,
         );
       } finally {
         await finishRow(server, sampler, row, scenario.title, label, logBefore, scenario.rows);
@@ -2808,7 +2832,7 @@ async function redirectObjectScenario(e: Engine): Promise<void> {
         if (bad) notes.push(`${bad} of ${DELIVERY_RUNS} downloads incomplete or not 200`);
         row.note = notes.join('; ');
         process.stdout.write(
-          `${fmt(row.value)} MB/s (runs ${speeds.map((v) => fmt(v)).join(', ')}), filegate ${filegateMs.join('/')} ms of CPU, engine CPU ${works.map((w) => w.cpuPct).join('/')}%, engine requests ${works.map((w) => w.requests).join('/')}\n`,
+          `${fmt(row.value)} MB/s (runs ${speeds.map((v) => fmt(v)).join(', ')}), filegate ${filegateMs.join('/')} ms of CPU, engine CPU ${works.map((w) => w.cpuPct).join('/')}%, ${works.map(engineMsPerMB).join('/')} ms per MB, engine requests ${works.map((w) => w.requests).join('/')}\n`,
         );
       } finally {
         await finishRow(server, sampler, row, scenario.title, label, logBefore, scenario.rows);
@@ -3463,6 +3487,8 @@ async function main(): Promise<void> {
       `Object store (11-14): one radosgw (scripts/radosgw/start.sh, memstore, RGW_DEBUG=0), its daemons pinned to CPU ${ENGINE_CPU} beside the client, filegate alone on CPU ${SERVER_CPU};\n` +
       '"radosgw, read directly" = curl (11), wrk (12) or curl --parallel (13) on presigned URLs. CPU columns are % of one core over the measurement (engine = radosgw +\n' +
       'ceph-osd + ceph-mon); "engine requests" = requests radosgw answered (its perf counters): per client request in 12, per run in 11 and 13, in all in 14.\n' +
+      `In 11, "ms/MB" is the engine's CPU per MB read, and the engine's rows also read the object with curl on CPU ${SERVER_CPU} (the other core, where filegate\n` +
+      'reads it from): the goal compares with curl beside the engine; the note shows what the engine costs when its reader is on the other core.\n' +
       `Delivery (15-17): nginx runs docs/deployment.md's x-accel block (addresses and folder replaced), on CPU ${SERVER_CPU} beside filegate; 15: curl through nginx with filegate's layer on\n` +
       '"x-accel" vs nginx alone (the nginx peer), filegate\'s CPU (every thread, /proc schedstat) over each transfer ÷ curl\'s time; 16: curl -L through filegate with the object\n' +
       'layer on "redirect" vs curl on a presigned URL; 17: wrk as in scenario 1 through nginx (proxy delivery) vs filegate alone; CPU/req counts nginx and filegate.\n',
