@@ -32,9 +32,10 @@ const RETRY_MS = 10;
  * each string it has written into a Buffer afterwards; under load about
  * 88 KB of that outlived every second young-generation collection and was
  * promoted, and old space filled twice as fast. Measured in interleaved
- * pairs at 64 connections (docs/performance.md, "The log's output"): CPU
- * per request 75-76 µs against 80-82, promoted bytes halved, peak RSS
- * 119 MiB against 132-135.
+ * pairs at 64 connections: CPU per request 72-78 µs against 79-83,
+ * promoted bytes halved, peak RSS 119-121 MiB against 125-130
+ * (docs/performance.md, "Heads in one pass, batches of 64, and the log's
+ * output").
  *
  * `flushSync` writes what has gathered before the process exits (it is
  * registered for that); a write already handed to a thread then is left to

@@ -8,11 +8,11 @@ import type { Middleware } from 'koa';
  * event loop runs (about 5-6 ms at 64) and how many requests are alive at
  * once. Measured at 64 connections, in interleaved pairs: batches of 64
  * took 81-95 µs of CPU a request against 89-107 for batches of 32, and
- * 10-20 MiB more RSS (docs/performance.md, "Batches of 64"). Smaller caps
- * cost more: 16, 137-138 µs; 8, 143-148 (an older build). The first
- * measurements of unbounded batches were worse, the heap growing, but those
- * runs had the metrics' Set that kept finished requests alive
- * (src/slots.ts).
+ * 10-20 MiB more RSS (docs/performance.md, "Heads in one pass, batches of
+ * 64, and the log's output"). Smaller caps cost more: 16, 137-138 µs; 8,
+ * 143-148 (an older build). The first measurements of unbounded batches
+ * were worse, the heap growing, but those runs had the metrics' Set that
+ * kept finished requests alive (src/slots.ts).
  */
 export const MAX_BATCH = 64;
 
