@@ -13,6 +13,15 @@ const FILE_CALLS: OutputCalls = {
   writeSync: (fd, buffer) => fs.writeSync(fd, buffer),
 };
 
+/**
+ * Says why the output stopped, on standard error, by a plain write whose
+ * failure is ignored: `process.stderr` would raise an uncaught error event
+ * when standard error is the same broken pipe.
+ */
+function tellStandardError(text: string): void {
+  fs.write(2, text, () => undefined);
+}
+
 /** How long a write refused with EAGAIN (a full non-blocking pipe) waits before it is tried again. */
 const RETRY_MS = 10;
 
@@ -24,7 +33,8 @@ const RETRY_MS = 10;
  * gather for the next; a write cut short goes on with its rest, one
  * refused because a pipe is full is tried again shortly, and one that
  * fails otherwise (the reader gone: EPIPE) ends the output: later lines
- * are dropped, and standard error says so once.
+ * are dropped, and standard error says so once (a write to it that fails
+ * is ignored: the service goes on serving).
  *
  * Why not pino's own destination (sonic-boom) with `minLength`, which this
  * replaces: in its string mode it appends each line to the last pending
@@ -60,6 +70,8 @@ export class BatchedOutput {
     private readonly batchBytes: number,
     flushMs: number,
     private readonly calls: OutputCalls = FILE_CALLS,
+    /** Where the one word about a failed output goes. */
+    private readonly tell: (text: string) => void = tellStandardError,
   ) {
     this.timer = setInterval(() => this.flush(), flushMs);
     this.timer.unref();
@@ -146,7 +158,7 @@ export class BatchedOutput {
     this.lines = [];
     this.gathered = 0;
     this.close();
-    process.stderr.write(`filegate: the log output failed (${error.code ?? error.message}); log lines are dropped from now on\n`);
+    this.tell(`filegate: the log output failed (${error.code ?? error.message}); log lines are dropped from now on\n`);
     const waiting = [...this.waitingForThisWrite, ...this.waitingForWrite];
     this.waitingForThisWrite = [];
     this.waitingForWrite = [];

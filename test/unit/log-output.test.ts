@@ -1,7 +1,7 @@
 // BatchedOutput: log lines gathered and written in batches, in order, none lost to a short write, a full pipe or the process exiting; a failed output drops lines without throwing.
 
 import { expect } from 'chai';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -31,8 +31,8 @@ const errno = (code: string) => Object.assign(new Error(code), { code }) as Node
 
 describe('BatchedOutput', () => {
   const outputs: BatchedOutput[] = [];
-  const output = (calls: OutputCalls, batchBytes = 100, flushMs = 60_000) => {
-    const made = new BatchedOutput(1, batchBytes, flushMs, calls);
+  const output = (calls: OutputCalls, batchBytes = 100, flushMs = 60_000, tell?: (text: string) => void) => {
+    const made = new BatchedOutput(1, batchBytes, flushMs, calls, tell);
     outputs.push(made);
     return made;
   };
@@ -90,31 +90,42 @@ describe('BatchedOutput', () => {
 
   it('after a write fails otherwise (EPIPE), drops lines without throwing, says so once, and still answers flushes', async () => {
     const { calls, writes } = heldCalls();
-    const out = output(calls, 16);
     const said: string[] = [];
-    const { write } = process.stderr;
-    process.stderr.write = ((text: string) => {
-      said.push(text);
-      return true;
-    }) as typeof process.stderr.write;
-    try {
-      out.write(line(0));
-      out.write(line(1));
-      let flushed = false;
-      out.flush(() => {
-        flushed = true;
-      });
-      writes[0]!.answer(errno('EPIPE'));
-      expect(flushed).to.equal(true);
-      for (let n = 2; n < 100; n += 1) expect(out.write(line(n))).to.equal(true);
-      out.flushSync();
-      await new Promise<void>((resolve) => out.flush(resolve));
-    } finally {
-      process.stderr.write = write;
-    }
+    const out = output(calls, 16, 60_000, (text) => said.push(text));
+    out.write(line(0));
+    out.write(line(1));
+    let flushed = false;
+    out.flush(() => {
+      flushed = true;
+    });
+    writes[0]!.answer(errno('EPIPE'));
+    expect(flushed).to.equal(true);
+    for (let n = 2; n < 100; n += 1) expect(out.write(line(n))).to.equal(true);
+    out.flushSync();
+    await new Promise<void>((resolve) => out.flush(resolve));
     expect(writes).to.have.length(1);
     expect(said).to.have.length(1);
     expect(said[0]).to.match(/log output failed \(EPIPE\)/);
+  });
+
+  it('a process whose standard output and error are one broken pipe goes on running', () => {
+    const logger = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/logger.ts');
+    // The reader of both pipes goes away at once; the process then logs past a batch, waits for the
+    // failed write's answer, and must still be alive to say so through a file.
+    const marker = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'filegate-log-')), 'alive');
+    const script = `import { createLogger } from ${JSON.stringify(logger)};
+import { writeFileSync } from 'node:fs';
+const log = createLogger('info');
+await new Promise((resolve) => setTimeout(resolve, 200));
+for (let n = 0; n < 2000; n += 1) log.info({ n }, 'request');
+await new Promise((resolve) => setTimeout(resolve, 300));
+log.info('after');
+await new Promise((resolve) => setTimeout(resolve, 200));
+writeFileSync(${JSON.stringify(marker)}, 'yes');`;
+    const child = spawnSync('bash', ['-c', `"$0" --import tsx --input-type=module -e "$1" 2>&1 | true`, process.execPath, script], { encoding: 'utf8' });
+    expect(child.status).to.equal(0);
+    expect(fs.readFileSync(marker, 'utf8')).to.equal('yes');
+    fs.rmSync(path.dirname(marker), { recursive: true, force: true });
   });
 
   it('flush writes what has gathered, however little, and calls back once it is written', () => {
