@@ -11,7 +11,7 @@
 // failing that, the leaf-most frame of a generic node module (WEAK: fs, net,
 // streams, crypto, task queues); (garbage collector), (idle) and (program) stand
 // for themselves. So time in node:fs under src/layers counts as open/stat, under
-// sonic-boom as log; jose's calls into node:crypto count as auth.
+// src/log-output (or sonic-boom) as log; jose's calls into node:crypto count as auth.
 // With --rps (the load's requests/s per profile, from wrk), CPU µs per request =
 // busy time per second ÷ requests per second. A markdown table of the stage
 // shares of all profiles closes the output.
@@ -44,7 +44,7 @@ export const STAGES = [
   'open/stat/read (src/layers, src/files, node:fs)',
   'plan (src/transfer: plan, preconditions, range, validators)',
   'headers/write (send-transfer, _http_outgoing, writeHead)',
-  'log (pino, sonic-boom, src/logger, src/http/observe)',
+  'log (pino, src/logger, src/log-output, src/http/observe)',
   'metrics (prom-client, src/http/metrics)',
   'filegate other (src/app, routes, http/*)',
   'ceiling handler (scripts/bench-peers)',
@@ -92,7 +92,7 @@ export function frameStage(frame: CallFrame): { strong?: Stage; weak?: Stage } {
   if (source === 'node:_http_common' || source === 'node:_http_incoming') return { strong: S('HTTP parse') };
   if (KOA_PACKAGES.has(source)) return { strong: S('Koa') };
   if (source === 'jose' || source.startsWith('src/auth/')) return { strong: S('auth') };
-  if (LOG_PACKAGES.has(source) || source === 'src/logger' || source === 'src/http/observe') return { strong: S('log') };
+  if (LOG_PACKAGES.has(source) || source === 'src/logger' || source === 'src/log-output' || source === 'src/http/observe') return { strong: S('log') };
   if (METRICS_PACKAGES.has(source) || source === 'src/http/metrics') return { strong: S('metrics') };
   if (source === 'src/http/limits') return { strong: S('limits') };
   if (source.startsWith('src/paths/')) return { strong: S('path') };
