@@ -2913,7 +2913,7 @@ async function hopScenario(): Promise<void> {
         cpu0BusyPct: both.cpu0Pct,
         cpu1BusyPct: both.cpu1Pct,
         backgroundBefore: background,
-        // wrk's 64 to nginx, the rest nginx's to filegate: connections its keep-alive cache (16) could not keep.
+        // wrk's 64 to nginx, the rest nginx's to filegate: connections the block's `keepalive` cache could not keep.
         connectionsAccepted: accepted,
       };
       row.note = clientBound(both) ?? undefined;

@@ -21,17 +21,32 @@ const ODD_NAMES = ['a b.bin', '100%.bin', 'what?.bin', 'hash#tag.bin', 'plus+sem
 /**
  * An HTTP hop between nginx and filegate that runs `beforeAccel` once filegate
  * has answered with X-Accel-Redirect and before nginx reads that answer: the
- * moment between filegate's check and nginx's open, made to last.
+ * moment between filegate's check and nginx's open, made to last. It counts
+ * the connections nginx opens to it, and with `hold` at N it keeps requests
+ * back until N have come, then passes them all on: N requests in flight at
+ * once, for certain.
  */
-function startInterposer(target: string): Promise<{ url: string; port: number; beforeAccel: ((redirect: string) => void) | null; close(): Promise<void> }> {
+function startInterposer(target: string): Promise<{ url: string; port: number; beforeAccel: ((redirect: string) => void) | null; hold: number; connections: number; close(): Promise<void> }> {
   const { hostname, port } = new URL(target);
   const hop = {
     url: '',
     port: 0,
     beforeAccel: null as ((redirect: string) => void) | null,
+    hold: 0,
+    connections: 0,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
+  const held: Array<() => void> = [];
   const server = http.createServer((req, res) => {
+    if (hop.hold > 0) {
+      held.push(() => forward(req, res));
+      if (held.length >= hop.hold) for (const release of held.splice(0)) release();
+      return;
+    }
+    forward(req, res);
+  });
+  server.on('connection', () => (hop.connections += 1));
+  const forward = (req: http.IncomingMessage, res: http.ServerResponse) => {
     const upstream = http.request({ hostname, port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
       const redirect = answer.headers['x-accel-redirect'];
       if (typeof redirect === 'string' && hop.beforeAccel !== null) {
@@ -44,7 +59,7 @@ function startInterposer(target: string): Promise<{ url: string; port: number; b
     });
     upstream.on('error', () => res.destroy());
     req.pipe(upstream);
-  });
+  };
   server.keepAliveTimeout = 1000;
   return new Promise((resolve) => {
     server.listen(0, '127.0.0.1', () => {
@@ -101,6 +116,7 @@ describe('delivery "x-accel" behind nginx (docs/deployment.md)', function () {
 
   afterEach(() => {
     hop.beforeAccel = null;
+    hop.hold = 0;
   });
 
   describe('nginx sends the body', () => {
@@ -279,6 +295,23 @@ describe('delivery "x-accel" behind nginx (docs/deployment.md)', function () {
     // Nothing of the hand-off's headers is left in the fallback's answer.
     expect(response.headers.get('content-disposition')).to.equal(null);
     expect(response.headers.get('cache-control')).to.equal('no-store');
+  });
+
+  it('nginx keeps its connections to filegate through bursts: bursts of 48 requests at once after the first open none', async () => {
+    // Each burst's answers leave all 48 upstream connections idle at once;
+    // nginx keeps as many as the block's `keepalive` allows and closes the
+    // rest, to open them again for the next burst.
+    const burst = async () => {
+      hop.hold = 48;
+      const answers = await Promise.all(Array.from({ length: 48 }, () => fetch(`${nginx.url}/healthz`)));
+      for (const answer of answers) expect(answer.status).to.equal(200);
+      await Promise.all(answers.map((answer) => answer.arrayBuffer()));
+    };
+    await burst();
+    const before = hop.connections;
+    await burst();
+    await burst();
+    expect(hop.connections - before).to.equal(0);
   });
 
   it('the metrics count x-accel responses and the bytes nginx was left to send', async () => {
