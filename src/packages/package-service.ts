@@ -161,9 +161,11 @@ export class PackageService {
 
   /** The package as its owner sees it now, or null when it does not exist or belongs to someone else. */
   async find(principal: Principal, id: string): Promise<PackageManifest | null> {
+    const heldBefore = this.held.has(id);
     const manifest = await this.store.read(id);
     if (manifest === null || principal.subject === null || manifest.subject !== principal.subject) return null;
-    return { ...manifest, status: this.statusOf(manifest), ...(this.isAbandoned(manifest) ? { error: INTERRUPTED } : {}) };
+    const abandoned = this.isAbandoned(manifest, heldBefore);
+    return { ...manifest, status: this.statusOf(manifest, abandoned), ...(abandoned ? { error: INTERRUPTED } : {}) };
   }
 
   /** The stored archive's path inside the spool's layer, for a package that is ready. */
@@ -176,16 +178,23 @@ export class PackageService {
     while (this.running > 0 || this.queue.length > 0) await new Promise((resolve) => setTimeout(resolve, 20));
   }
 
-  private statusOf(manifest: PackageManifest): PackageStatus {
+  private statusOf(manifest: PackageManifest, abandoned: boolean): PackageStatus {
     if (Date.now() > Date.parse(manifest.expiresAt)) return 'expired';
-    if (this.isAbandoned(manifest)) return 'failed';
+    if (abandoned) return 'failed';
     return manifest.status;
   }
 
-  /** A pending or running package that no builder has stamped for three heartbeats. */
-  private isAbandoned(manifest: PackageManifest): boolean {
+  /**
+   * A pending or running package that no builder has stamped for three
+   * heartbeats. `heldBefore`: this replica held it when the manifest was
+   * read. A read can return a manifest stamped just before this replica's
+   * build ended, and by the time it is judged the build has let the package
+   * go (ready, or failed with its reason): that manifest is old, not
+   * abandoned, and a poller must not be told the build was interrupted.
+   */
+  private isAbandoned(manifest: PackageManifest, heldBefore: boolean): boolean {
     if (manifest.status !== 'pending' && manifest.status !== 'running') return false;
-    if (this.held.has(manifest.id)) return false;
+    if (heldBefore || this.held.has(manifest.id)) return false;
     return Date.now() - Date.parse(manifest.updatedAt) > 3 * this.settings.heartbeatMs;
   }
 
@@ -194,9 +203,10 @@ export class PackageService {
     let active = 0;
     let bytes = this.reserved.get(subject) ?? 0;
     let nextExpiry: number | null = null;
+    const heldBefore = new Set(this.held);
     for (const manifest of await this.store.list()) {
       if (manifest.subject !== subject) continue;
-      const status = this.statusOf(manifest);
+      const status = this.statusOf(manifest, this.isAbandoned(manifest, heldBefore.has(manifest.id)));
       if (status === 'pending' || status === 'running') active += 1;
       if (status === 'ready') {
         bytes += manifest.size ?? 0;
@@ -295,7 +305,7 @@ export class PackageService {
       if (now > Date.parse(manifest.expiresAt)) {
         await this.store.remove(manifest.id);
         this.logger.info({ package: manifest.id }, 'package expired and deleted');
-      } else if (this.isAbandoned(manifest)) {
+      } else if (this.isAbandoned(manifest, false)) {
         // Only while no builder stamped it since it was read: a compare-and-swap, whichever replica sweeps.
         await this.store.update(manifest.id, { status: 'failed', error: INTERRUPTED }, (current) => current.updatedAt === manifest.updatedAt);
       }

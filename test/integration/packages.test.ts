@@ -830,7 +830,8 @@ for (const driver of DRIVERS) describe(`packages: POST /api/packages, GET /api/p
         }, 10_000, 200).catch(async () => Promise.all(ids.map((id) => viewOf(busy.url, id, alice))));
         const counts: Record<string, number> = {};
         for (const view of settled) counts[view.status] = (counts[view.status] ?? 0) + 1;
-        expect(counts).to.deep.equal({ ready: 60 });
+        const unsettled = settled.filter((view) => view.status !== 'ready').map((view) => `${view.id}: ${view.status} (${view.error ?? 'no error'})`);
+        expect(counts, unsettled.join('; ')).to.deep.equal({ ready: 60 });
       } finally {
         await busy.close();
       }
