@@ -26,6 +26,18 @@ function tellStandardError(text: string): void {
 const RETRY_MS = 10;
 
 /**
+ * At exit, how long the last lines wait for a write already handed to a
+ * thread: that write holds the lines before them, and a thread takes
+ * microseconds to a few milliseconds to make it when the reader keeps up.
+ */
+export const EXIT_WAIT_MS = 100;
+
+/** Blocks the thread for `ms`: only for the process's last moments, when no turn of the event loop will come. */
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/**
  * A pino destination for a file descriptor (standard output) that writes
  * in batches: lines are kept as they come (the strings pino made, nothing
  * copied), and once `batchBytes` have gathered, or every `flushMs`, they
@@ -48,8 +60,12 @@ const RETRY_MS = 10;
  * output").
  *
  * `flushSync` writes what has gathered before the process exits (it is
- * registered for that); a write already handed to a thread then is left to
- * it, as pino's destination does.
+ * registered for that). A write already handed to a thread then is left to
+ * it, but the lines after it are written only once it has had time to be
+ * made (`EXIT_WAIT_MS`): written at once, they came before it now and then
+ * (one exit in five, with a batch handed over just before the exit), so the
+ * log's last lines were out of order. pino's own destination writes them
+ * at once.
  */
 export class BatchedOutput {
   private lines: string[] = [];
@@ -72,6 +88,8 @@ export class BatchedOutput {
     private readonly calls: OutputCalls = FILE_CALLS,
     /** Where the one word about a failed output goes. */
     private readonly tell: (text: string) => void = tellStandardError,
+    /** How `flushSync` waits; a test passes its own. */
+    private readonly sleep: (ms: number) => void = sleepSync,
   ) {
     this.timer = setInterval(() => this.flush(), flushMs);
     this.timer.unref();
@@ -95,12 +113,14 @@ export class BatchedOutput {
   /** Writes what has gathered, synchronously: for the process's last moments. */
   flushSync(): void {
     if (this.failed || this.lines.length === 0) return;
+    if (this.writing) this.sleep(EXIT_WAIT_MS);
     let rest = this.takeGathered();
     for (let attempts = 0; rest.length > 0 && attempts < 100; attempts += 1) {
       try {
         rest = rest.subarray(this.calls.writeSync(this.fd, rest));
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') return;
+        this.sleep(RETRY_MS);
       }
     }
   }

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BatchedOutput, type OutputCalls } from '../../src/log-output.js';
+import { BatchedOutput, EXIT_WAIT_MS, type OutputCalls } from '../../src/log-output.js';
 import { createLogger } from '../../src/logger.js';
 
 /** File calls that record each write and leave it out until the test answers it. */
@@ -31,8 +31,8 @@ const errno = (code: string) => Object.assign(new Error(code), { code }) as Node
 
 describe('BatchedOutput', () => {
   const outputs: BatchedOutput[] = [];
-  const output = (calls: OutputCalls, batchBytes = 100, flushMs = 60_000, tell?: (text: string) => void) => {
-    const made = new BatchedOutput(1, batchBytes, flushMs, calls, tell);
+  const output = (calls: OutputCalls, batchBytes = 100, flushMs = 60_000, tell?: (text: string) => void, sleep?: (ms: number) => void) => {
+    const made = new BatchedOutput(1, batchBytes, flushMs, calls, tell, sleep);
     outputs.push(made);
     return made;
   };
@@ -187,6 +187,57 @@ writeFileSync(${JSON.stringify(marker)}, 'yes');`;
     expect(syncWrites).to.deep.equal([lines(0, 2)]);
     out.flushSync();
     expect(syncWrites).to.have.length(1);
+  });
+
+  it('flushSync with a write out first gives that write time to be made, then writes the rest; with none out it does not wait', () => {
+    const { calls, writes, syncWrites } = heldCalls();
+    const events: string[] = [];
+    const recorded: OutputCalls = {
+      write: calls.write,
+      writeSync(fd, buffer) {
+        events.push('writeSync');
+        return calls.writeSync(fd, buffer);
+      },
+    };
+    const out = output(recorded, 16, 60_000, undefined, (ms) => events.push(`sleep ${ms}`));
+    out.write(line(0));
+    out.write(line(1));
+    out.write(line(2));
+    expect(writes).to.have.length(1);
+    out.flushSync();
+    expect(events).to.deep.equal([`sleep ${EXIT_WAIT_MS}`, 'writeSync']);
+    expect(syncWrites).to.deep.equal([line(2)]);
+    writes[0]!.answer(null);
+    events.length = 0;
+    out.write(line(3));
+    out.flushSync();
+    expect(events).to.deep.equal(['writeSync']);
+  });
+
+  it('flushSync waits between attempts refused by a full pipe (EAGAIN), and writes everything once the pipe takes it', () => {
+    const events: string[] = [];
+    let refusals = 2;
+    const written: string[] = [];
+    const calls: OutputCalls = {
+      write: () => {
+        throw new Error('no asynchronous write expected');
+      },
+      writeSync(_fd, buffer) {
+        if (refusals > 0) {
+          refusals -= 1;
+          events.push('EAGAIN');
+          throw errno('EAGAIN');
+        }
+        events.push('written');
+        written.push(buffer.toString('utf8'));
+        return buffer.length;
+      },
+    };
+    const out = output(calls, 10_000, 60_000, undefined, (ms) => events.push(`sleep ${ms}`));
+    out.write(line(0));
+    out.flushSync();
+    expect(events).to.deep.equal(['EAGAIN', 'sleep 10', 'EAGAIN', 'sleep 10', 'written']);
+    expect(written).to.deep.equal([line(0)]);
   });
 
   it('through a logger to a real file: every line, in order, each whole', async () => {
