@@ -278,6 +278,22 @@ describe('s3 layer (radosgw)', function () {
       }
     });
 
+    it('an object larger than the first GET reads its 64 KiB to the end: downloads of it, whole or a range, open no connection once warm', async () => {
+      // The first GET asks for exactly the bytes it keeps; cutting its answer short would cost the connection it came on.
+      const fetchBig = async (range?: string) => {
+        const response = await get('/api/download?filepath=big.bin', range === undefined ? {} : { range });
+        return Buffer.from(await response.arrayBuffer());
+      };
+      expect((await fetchBig()).equals(BIG)).to.equal(true);
+      const opened = proxy.connections();
+      for (let i = 0; i < 4; i++) {
+        expect((await fetchBig()).equals(BIG), `download ${i}`).to.equal(true);
+        expect((await fetchBig('bytes=0-99')).equals(BIG.subarray(0, 100)), `range ${i}`).to.equal(true);
+      }
+      expect(objectGets(proxy.seen).length, 'the GETs of the warm downloads').to.be.at.least(12);
+      expect(proxy.connections() - opened, 'connections opened by the warm downloads').to.equal(0);
+    });
+
     it('a listing sorted by size asks LIST only, never a HEAD per entry', async () => {
       const response = await get('/api/list?path=many&sort=size&limit=5');
       expect(response.status).to.equal(200);

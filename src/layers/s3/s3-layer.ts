@@ -221,14 +221,21 @@ function folderStat(key: string): FileStat {
   return { kind: 'directory', size: 0, mtimeMs: 0, identity: `${key}/` };
 }
 
-/** Reads the first bytes a GET carried (at most `limit`); an engine that sent the whole object is cut there. */
+/**
+ * Reads the first bytes a GET carried (at most `limit`). An answer of at
+ * most `limit` bytes (the range asked for) is read to its end, so that its
+ * connection goes back to the pool: leaving it as soon as `limit` bytes have
+ * come would destroy the answer and its connection before its end is read.
+ * An engine that sent more (it ignored the range) is cut at `limit`.
+ */
 async function readHeld(got: GetResult, limit: number): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let bytes = 0;
+  const whole = got.length <= limit;
   for await (const chunk of got.body as AsyncIterable<Buffer>) {
     chunks.push(chunk);
     bytes += chunk.length;
-    if (bytes >= limit) break;
+    if (bytes >= limit && !whole) break;
   }
   if (!got.body.readableEnded) got.body.destroy();
   const held = Buffer.concat(chunks);
