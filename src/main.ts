@@ -11,8 +11,10 @@ import { toLocalOrigin } from './dev/local-origin.js';
 import { describeLayerRoot } from './layers/create-layers.js';
 import { createLogger, type Logger } from './logger.js';
 import { startServer, type RunningServer } from './server.js';
+import { tuneV8 } from './v8-tuning.js';
 
 async function main(): Promise<void> {
+  const v8Flags = tuneV8();
   let loaded: LoadedConfig;
   try {
     loaded = loadConfig();
@@ -24,7 +26,7 @@ async function main(): Promise<void> {
   const { config, devMode } = loaded;
   const logger = createLogger(config.log.level);
   const running = await startServer(config, { logger });
-  logger.info({ url: running.url, layers: Object.keys(config.layers), devMode, sources: loaded.sources }, 'filegate is listening');
+  logger.info({ url: running.url, layers: Object.keys(config.layers), devMode, sources: loaded.sources, v8Flags }, 'filegate is listening');
   // Supervisors and people wait for this line: it is not held back with the access lines.
   logger.flush();
   if (devMode) await printDevelopmentBanner(loaded, running);

@@ -61,13 +61,13 @@ function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
 }
 
 /**
- * Runs `node --import tsx src/main.ts` in `cwd`, a folder of the test's own
- * holding a copy of `config/` (see `workingFolder`): what the service keeps
- * in `var/` (the development secret and signing key) is then the test's,
- * and nothing is written into the checkout.
+ * Runs `node [nodeArgs] --import tsx src/main.ts` in `cwd`, a folder of the
+ * test's own holding a copy of `config/` (see `workingFolder`): what the
+ * service keeps in `var/` (the development secret and signing key) is then
+ * the test's, and nothing is written into the checkout.
  */
-function startMain(env: Record<string, string>, cwd: string): Child {
-  const child = spawn(process.execPath, ['--import', TSX, MAIN], { cwd, env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+function startMain(env: Record<string, string>, cwd: string, nodeArgs: readonly string[] = []): Child {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', TSX, MAIN], { cwd, env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   let exitInfo: { code: number | null; signal: NodeJS.Signals | null } | null = null;
@@ -132,6 +132,13 @@ function runPrinted(line: string, cwd: string): Promise<void> {
 /** The banner's command line: curl -OJ with the token in full and the URL in single quotes. */
 const BANNER_COMMAND = /^curl -OJ -H "Authorization: Bearer ([^"\s]+)" '([^'\s]+)'$/m;
 
+/** The log line that says the service listens, parsed (it is written before the development banner). */
+function listeningLine(child: Child): { v8Flags?: unknown } {
+  const line = child.stdout().split('\n').find((text) => text.includes('filegate is listening'));
+  expect(line, child.stdout()).to.be.a('string');
+  return JSON.parse(line!) as { v8Flags?: unknown };
+}
+
 /** Waits for the exit, killing the child if it outlives the deadline (the test then fails on the exit it sees). */
 async function exitOf(child: Child): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
   const timer = setTimeout(() => child.process.kill('SIGKILL'), STARTUP_DEADLINE_MS);
@@ -146,8 +153,8 @@ describe('startup (src/main.ts in a child process)', function () {
   this.timeout(30_000);
   let tmp: TempDir;
   const children: Child[] = [];
-  const run = (env: Record<string, string>, cwd: string) => {
-    const child = startMain(env, cwd);
+  const run = (env: Record<string, string>, cwd: string, nodeArgs: readonly string[] = []) => {
+    const child = startMain(env, cwd, nodeArgs);
     children.push(child);
     return child;
   };
@@ -336,6 +343,20 @@ describe('startup (src/main.ts in a child process)', function () {
     it('never writes the token to stdout (the log)', () => {
       expect(child.stdout()).to.include('filegate is listening');
       expect(child.stdout()).to.not.include(curl[1]!);
+    });
+
+    it('sets V8\'s inlining budget at start, and the listening line says so', () => {
+      expect(listeningLine(child).v8Flags).to.deep.equal(['--max-inlined-bytecode-size-cumulative=230']);
+    });
+
+    it('keeps a budget given on the node command line (either spelling), and sets none', async () => {
+      for (const [index, flag] of ['--max-inlined-bytecode-size-cumulative=460', '--max_inlined_bytecode_size_cumulative=920'].entries()) {
+        const configFile = path.join(tmp.dir, 'development.json');
+        const own = run({ FILEGATE_CONFIG: configFile, FILEGATE_PORT: String(await freePort()), FILEGATE_HOST: '127.0.0.1', FILEGATE_LOG_LEVEL: 'info' }, workingFolder(`dev-flag-${index}`), [flag]);
+        await own.waitForStderr(BANNER_COMMAND);
+        expect(listeningLine(own).v8Flags, flag).to.deep.equal([]);
+        await stop(own);
+      }
     });
 
     it('exits 0 on SIGTERM, and stops listening', async () => {
