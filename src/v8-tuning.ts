@@ -11,8 +11,8 @@ import v8 from 'node:v8';
  * those are thrown away and compiled again, on a compiler thread that shares
  * the server's core. Measured here (1 KB and `Range: bytes=0-1023`, 64
  * connections, the server on one core): compiler time in the first second on
- * fresh connections 55-81 ms against 85-222, p99 8-10 ms against 9-12, the
- * steady state 0-4% slower. docs/decisions.md, "V8's inlining budget".
+ * fresh connections 40-81 ms against 85-222, p99 8-10 ms against 9-12, the
+ * steady state 2-6% slower (p50). docs/decisions.md, "V8's inlining budget".
  */
 export const INLINE_BUDGET_BYTES = 230;
 
