@@ -2078,9 +2078,8 @@ async function bigObjectDirectRow(e: Engine, direct: string, round: number, labe
  * The engine has CPU 1 to itself, as a host of its own would. curl runs
  * beside the server that sends it the bytes: through filegate, on filegate's
  * core (CPU 0), so that filegate pays for its client and the engine's core
- * serves the engine alone, as it would on a host of its own; read directly,
- * on the engine's core and on the other one in turn, the faster being the
- * figure (`bigObjectDirectRow`). So the engine serves filegate across cores
+ * serves the engine alone; read directly, on the engine's core and on the
+ * other one in turn, the faster being the figure (`bigObjectDirectRow`). So the engine serves filegate across cores
  * exactly as it serves curl on CPU 0, and the direct read is never the
  * slower placement. docs/performance.md has the two layouts side by side.
  */
