@@ -1,12 +1,13 @@
-// Bounds the garbage that object bodies leave in memory: a young-generation collection after every few MiB read from an engine.
+// Bounds the garbage that object bodies leave in memory: buffers freed as soon as their bytes are copied, and a young-generation collection after every few MiB of the others.
 
 import v8 from 'node:v8';
 import vm from 'node:vm';
 
 /**
- * Engine body bytes between two collections. Node's HTTP client hands every
- * body chunk over in a buffer of its own (its parser copies each one out of
- * the socket's read), so a download's freed chunks pile up until V8 collects
+ * Bytes of engine buffers left to the collector (those `release` could not
+ * free, or whose bytes are still held) between two collections. Node's HTTP
+ * client hands every body chunk over in a buffer of its own (its parser
+ * copies each one out of the socket's read), so freed chunks pile up until V8 collects
  * the young generation, which it does for them only once their buffers
  * reach 32 MiB (twice its default semi-space, whatever
  * `--max-semi-space-size` says). Measured on a 1 GB object, the first
@@ -37,6 +38,56 @@ export class CollectionSchedule {
 }
 
 type MinorCollect = () => void;
+type Transfer = (this: ArrayBuffer, newLength?: number) => ArrayBuffer;
+
+/**
+ * `ArrayBuffer.prototype.transfer` (ES2024). Node 21 and later have it; on
+ * Node 20, V8 has it behind `--harmony-rab-gsab-transfer`, which applies to
+ * contexts created afterwards, so a fresh context hands it over (as with
+ * `gc` below). It works on the ArrayBuffers of every context. Null where
+ * neither way gives it.
+ */
+function reachTransfer(): Transfer | null {
+  const own = (ArrayBuffer.prototype as { transfer?: unknown }).transfer;
+  if (typeof own === 'function') return own as Transfer;
+  try {
+    v8.setFlagsFromString('--harmony-rab-gsab-transfer');
+    const other = vm.runInNewContext('ArrayBuffer.prototype.transfer') as unknown;
+    return typeof other === 'function' ? (other as Transfer) : null;
+  } catch {
+    return null;
+  }
+}
+
+let transfer: Transfer | null | undefined;
+
+/**
+ * Frees the memory of `buffer` now, when it is the whole of its ArrayBuffer
+ * (a buffer of its own, as Node hands over each socket read and each body
+ * chunk, never a slice of Node's pool or of another buffer): the
+ * ArrayBuffer is transferred to a new one of length 0, which detaches it and
+ * lets its memory go at once. `buffer` then reads as empty, so only a buffer
+ * whose bytes nothing will read again may be given. False, and nothing done,
+ * for any other buffer, or where the runtime cannot transfer.
+ *
+ * Why not leave it to the collector: V8 counts the ArrayBuffer memory
+ * allocated since its last full collection against the old generation's
+ * room (`OldGenerationSpaceAvailable`), and starts a full marking once that
+ * room is under the young generation's size. Right after a full collection
+ * the room is as small as 24 MiB (8 MiB of growth step plus the 16 MiB
+ * young generation); two buffers of every read between collections every
+ * 4 MiB (the socket's read and the parser's copy) took 8 MiB of it, so a
+ * stream could run one full collection after another (4-28 per GB).
+ */
+export function releaseBuffer(buffer: Buffer): boolean {
+  const whole = buffer.buffer;
+  if (buffer.byteOffset !== 0 || buffer.byteLength !== whole.byteLength || buffer.byteLength === 0) return false;
+  if (!(whole instanceof ArrayBuffer)) return false;
+  if (transfer === undefined) transfer = reachTransfer();
+  if (transfer === null) return false;
+  transfer.call(whole, 0);
+  return true;
+}
 
 /**
  * V8's `gc` function, reached without starting the process with a flag:
@@ -66,8 +117,17 @@ class EngineBodyCollector {
   private collect: MinorCollect | null | undefined;
   /** Collections asked for so far (tests read it). */
   collections = 0;
+  /** Bytes freed by `release` so far (tests read it). */
+  releasedBytes = 0;
 
-  /** Notes `bytes` of an engine body read; collects the young generation when the schedule says so. */
+  /** Frees `buffer` now where `releaseBuffer` can; otherwise counts it towards the next collection. Only for a buffer nothing will read again. */
+  release(buffer: Buffer): void {
+    const bytes = buffer.length;
+    if (releaseBuffer(buffer)) this.releasedBytes += bytes;
+    else this.note(bytes);
+  }
+
+  /** Notes `bytes` of engine buffers left to the collector; collects the young generation when the schedule says so. */
   note(bytes: number): void {
     if (!this.schedule.note(bytes)) return;
     // Reached on first use, not at import: a process that never reads an object store sets no flag.

@@ -5,6 +5,7 @@ import https from 'node:https';
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import aws4 from 'aws4';
+import { engineBodyCollector } from './engine-body-collector.js';
 import { EngineError, isRetryable, toEngineErrorKind, type EngineErrorDetails } from './engine-error.js';
 import { completionBody, parseErrorBody, parseListPage, parseUploadId, type ListPage } from './engine-xml.js';
 import { checkObjectKey, encodeKeyPath, encodeQueryValue } from './object-key.js';
@@ -257,6 +258,7 @@ export function createEngineClient(options: EngineClientOptions): EngineClient {
       if (getOptions.range) headers.range = `bytes=${getOptions.range.start}-${getOptions.range.end}`;
       if (getOptions.ifMatch !== undefined) headers['if-match'] = getOptions.ifMatch;
       const res = await exchange({ operation: 'GET', method: 'GET', key, headers });
+      releaseSocketReads(res);
       const contentRange = res.headers['content-range'];
       return {
         ...toObjectHead(res.headers, contentRange),
@@ -366,6 +368,25 @@ function toObjectHead(headers: IncomingHttpHeaders, contentRange: string | undef
     lastModifiedMs: Date.parse(String(headers['last-modified'] ?? '')),
     contentType: headers['content-type'],
   };
+}
+
+/**
+ * Frees each socket read of `res`'s body once node:http's parser has copied
+ * its bytes out (the parser's listener comes first, so it has run when ours
+ * does), until the body ends or is given up. The read the headers came in is
+ * parsed before this can listen, and stays for the collector. See
+ * `releaseBuffer` for why this matters on long streams.
+ */
+function releaseSocketReads(res: IncomingMessage): void {
+  const { socket } = res;
+  if (socket === null || res.complete) return;
+  const release = (read: unknown) => {
+    if (Buffer.isBuffer(read)) engineBodyCollector.release(read);
+  };
+  const stop = () => socket.off('data', release);
+  socket.on('data', release);
+  res.once('end', stop);
+  res.once('close', stop);
 }
 
 /** Reads a body whole up to `limit` bytes; over it, either cuts (`cut`) or fails. */

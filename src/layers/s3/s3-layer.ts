@@ -268,7 +268,8 @@ class S3OpenFile implements OpenFile {
     const writer = new BatchedWriter(out, batchPool, bodyLength(pieces), MAX_BATCH_DELAY_MS, onWrite);
     let written = 0;
     try {
-      for await (const chunk of this.chunks(pieces)) {
+      // BatchedWriter.add has copied all of a chunk when it resolves.
+      for await (const chunk of this.chunks(pieces, true)) {
         await writer.add(chunk);
         written += chunk.length;
       }
@@ -296,16 +297,21 @@ class S3OpenFile implements OpenFile {
     this.reading.clear();
   }
 
-  /** The body's bytes in order: held bytes sliced, the rest fetched span by span, each GET pinned to the ETag the checks saw. */
-  private async *chunks(pieces: readonly BodyPiece[]): AsyncGenerator<Buffer> {
+  /**
+   * The body's bytes in order: held bytes sliced, the rest fetched span by
+   * span, each GET pinned to the ETag the checks saw. `copied`: the caller
+   * has copied each chunk by the time it asks for the next, so a chunk from
+   * the engine is freed as soon as its last piece has been taken.
+   */
+  private async *chunks(pieces: readonly BodyPiece[], copied = false): AsyncGenerator<Buffer> {
     for (const step of planObjectReads(pieces, this.held.length, MERGE_GAP)) {
       if (step.kind === 'literal') yield step.bytes;
       else if (step.kind === 'held') yield this.held.subarray(step.start, step.end + 1);
-      else yield* this.fetch(step);
+      else yield* this.fetch(step, copied);
     }
   }
 
-  private async *fetch(step: Extract<ReadStep, { kind: 'fetch' }>): AsyncGenerator<Buffer> {
+  private async *fetch(step: Extract<ReadStep, { kind: 'fetch' }>, copied: boolean): AsyncGenerator<Buffer> {
     if (this.closed) throw new Error('the file was closed');
     let got: GetResult;
     try {
@@ -324,8 +330,6 @@ class S3OpenFile implements OpenFile {
       let position = step.span.start;
       let index = 0;
       for await (const chunk of body as AsyncIterable<Buffer>) {
-        // Each chunk is a buffer of its own, freed only by a collection: keep what waits for one small.
-        engineBodyCollector.note(chunk.length);
         let offset = 0;
         while (offset < chunk.length && index < parts.length) {
           const part = parts[index]!;
@@ -345,6 +349,9 @@ class S3OpenFile implements OpenFile {
           if (position + offset > part.end) index += 1;
         }
         position += chunk.length;
+        // Each chunk is a buffer of its own: freed now once every piece of it has been copied, else left to the collector.
+        if (copied) engineBodyCollector.release(chunk);
+        else engineBodyCollector.note(chunk.length);
       }
       if (index < parts.length) throw new Error(`${quotePath(this.path.text)} ended early in the object store`);
     } finally {
