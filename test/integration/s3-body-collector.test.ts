@@ -1,10 +1,10 @@
-// A big object read from the engine leaves no garbage behind: a download frees each socket read and each body chunk as soon as its bytes are copied; a reader that holds chunks (an archive) leaves them to a young-generation GC every COLLECT_EVERY_BYTES. Either way the bytes come exact.
+// A big object read from the engine leaves little garbage behind: a download frees each socket read and each body chunk as soon as its bytes are copied; a reader that holds chunks (an archive) leaves them to a young-generation GC every COLLECT_EVERY_BYTES. Either way the bytes come exact.
 
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import type { EngineClient } from '../../src/layers/s3/engine-client.js';
-import { COLLECT_EVERY_BYTES, engineBodyCollector, releaseBuffer } from '../../src/layers/s3/engine-body-collector.js';
+import { COLLECT_EVERY_BYTES, engineBodyCollector, FREED_BYTE_WEIGHT, releaseBuffer } from '../../src/layers/s3/engine-body-collector.js';
 import { createTestBucket, startObjectStore, type ObjectStore } from '../helpers/object-store.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { hsToken } from '../helpers/tokens.js';
@@ -53,7 +53,7 @@ describe('s3 layer: object bodies freed or collected as they are read (radosgw)'
     return fetch(`${server.url}${path}`, { headers: { authorization: `Bearer ${token}`, ...headers } });
   }
 
-  it('a whole download frees every socket read and body chunk once copied, needs no collection, and comes byte for byte', async () => {
+  it('a whole download frees every socket read and body chunk once copied, needs at most one collection, and comes byte for byte', async () => {
     const collections = engineBodyCollector.collections;
     const released = engineBodyCollector.releasedBytes;
     const response = await get('/api/download?filepath=big/big.bin');
@@ -62,7 +62,11 @@ describe('s3 layer: object bodies freed or collected as they are read (radosgw)'
     // The body after the held bytes comes twice: in the socket's reads and in the parser's copies.
     // The read the headers came in is not freed (at most 64 KiB of body).
     expect(engineBodyCollector.releasedBytes - released).to.be.at.least(2 * (OBJECT.length - HELD) - 64 * 1024);
-    expect(engineBodyCollector.collections - collections).to.equal(0);
+    // Freed bytes weigh FREED_BYTE_WEIGHT: at most one collection here (the count is process-wide, so one may be due
+    // from earlier reads), where bytes left to the collector would have taken three.
+    const weighed = (2 * OBJECT.length * FREED_BYTE_WEIGHT) / COLLECT_EVERY_BYTES;
+    expect(weighed).to.be.below(1);
+    expect(engineBodyCollector.collections - collections).to.be.at.most(1);
   });
 
   it('a range read across many chunks is exact and freed too', async () => {

@@ -5,19 +5,32 @@ import vm from 'node:vm';
 
 /**
  * Bytes of engine buffers left to the collector (those `release` could not
- * free, or whose bytes are still held) between two collections. Node's HTTP
- * client hands every body chunk over in a buffer of its own (its parser
- * copies each one out of the socket's read), so freed chunks pile up until V8 collects
- * the young generation, which it does for them only once their buffers
- * reach 32 MiB (twice its default semi-space, whatever
- * `--max-semi-space-size` says). Measured on a 1 GB object, the first
- * download added 26-40 MiB to the RSS without this; 10-21 MiB with a
- * collection every 8 MiB, 5-11 MiB every 4 MiB, and no slower (rather
- * faster: freed buffers are reused while still in the cache). A scavenge of
- * filegate's young generation takes about 1 ms: some 180 a second at
- * 750 MB/s. See docs/decisions.md, "Object bodies: a minor GC every 4 MiB".
+ * free: an archive's chunks, held until it has written them; a read that is
+ * a slice of a larger buffer) between two young-generation collections.
+ * Node's HTTP client hands every body chunk over in a buffer of its own (its
+ * parser copies each one out of the socket's read), and V8 collects the
+ * young generation for such buffers only once they reach 32 MiB (twice its
+ * default semi-space, whatever `--max-semi-space-size` says). Measured on a
+ * 1 GB object before downloads freed their buffers, the first download added
+ * 26-40 MiB to the RSS without collections; 10-21 MiB with one every 8 MiB,
+ * 5-11 MiB every 4 MiB. A scavenge of filegate's young generation takes
+ * 0.3-1 ms. See docs/decisions.md, "Object bodies: buffers freed as soon as
+ * they are copied".
  */
 export const COLLECT_EVERY_BYTES = 4 * 1024 * 1024;
+
+/**
+ * What a byte of a buffer `release` freed counts towards the next
+ * collection, next to a byte left to the collector. A freed buffer still
+ * leaves young garbage behind: its Buffer and ArrayBuffer objects and the
+ * stream's objects for each read, about 6 KB for every 64 KiB read. Left to
+ * V8, a download would fill both 16 MiB halves of the young generation
+ * before its first scavenge (the first 1 GB download added 15-17 MiB to
+ * the RSS); at 1/16 a download, whose reads and chunks are both freed,
+ * collects once per 32 MiB of body, and the first 1 GB download adds 2-3
+ * MiB. That is 32 scavenges per GB, against 256 when nothing was freed.
+ */
+export const FREED_BYTE_WEIGHT = 1 / 16;
 
 /**
  * Counts body bytes and says when a collection is due: the pure part of the
@@ -120,14 +133,18 @@ class EngineBodyCollector {
   /** Bytes freed by `release` so far (tests read it). */
   releasedBytes = 0;
 
-  /** Frees `buffer` now where `releaseBuffer` can; otherwise counts it towards the next collection. Only for a buffer nothing will read again. */
+  /** Frees `buffer` now where `releaseBuffer` can, and counts it towards the next collection (freed, at `FREED_BYTE_WEIGHT`). Only for a buffer nothing will read again. */
   release(buffer: Buffer): void {
     const bytes = buffer.length;
-    if (releaseBuffer(buffer)) this.releasedBytes += bytes;
-    else this.note(bytes);
+    if (releaseBuffer(buffer)) {
+      this.releasedBytes += bytes;
+      this.note(bytes * FREED_BYTE_WEIGHT);
+    } else {
+      this.note(bytes);
+    }
   }
 
-  /** Notes `bytes` of engine buffers left to the collector; collects the young generation when the schedule says so. */
+  /** Notes `bytes` of engine buffers left to the collector (or their weight); collects the young generation when the schedule says so. */
   note(bytes: number): void {
     if (!this.schedule.note(bytes)) return;
     // Reached on first use, not at import: a process that never reads an object store sets no flag.
