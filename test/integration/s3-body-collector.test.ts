@@ -4,7 +4,7 @@ import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import type { EngineClient } from '../../src/layers/s3/engine-client.js';
-import { COLLECT_EVERY_BYTES, engineBodyCollector, FREED_BYTE_WEIGHT, releaseBuffer } from '../../src/layers/s3/engine-body-collector.js';
+import { COLLECT_EVERY_BYTES, engineBodyCollector, FREED_BYTE_WEIGHT } from '../../src/layers/s3/engine-body-collector.js';
 import { createTestBucket, startObjectStore, type ObjectStore } from '../helpers/object-store.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { hsToken } from '../helpers/tokens.js';
@@ -107,27 +107,5 @@ describe('s3 layer: object bodies freed or collected as they are read (radosgw)'
     expect(at).to.be.greaterThan(0);
     expect(tar.subarray(at, at + OBJECT.length).equals(OBJECT)).to.equal(true);
     expect(engineBodyCollector.collections - collections).to.be.at.least(3);
-  });
-});
-
-describe('releaseBuffer', () => {
-  it('frees a buffer that is the whole of its memory: it reads as empty afterwards', () => {
-    const buffer = Buffer.alloc(64 * 1024, 7);
-    expect(releaseBuffer(buffer)).to.equal(true);
-    expect(buffer.length).to.equal(0);
-    expect(buffer.buffer.byteLength).to.equal(0);
-  });
-
-  it('leaves a slice, a buffer of Node\'s shared pool and an empty buffer alone', () => {
-    const whole = Buffer.alloc(1024, 1);
-    const slice = whole.subarray(10, 20);
-    const pooled = Buffer.from('small, from the pool');
-    expect(pooled.buffer.byteLength).to.be.greaterThan(pooled.length);
-    for (const buffer of [slice, whole.subarray(0, 1023), pooled, Buffer.alloc(0)]) {
-      const before = Buffer.from(buffer);
-      expect(releaseBuffer(buffer)).to.equal(false);
-      expect(buffer.equals(before)).to.equal(true);
-    }
-    expect(whole.length).to.equal(1024);
   });
 });

@@ -1,7 +1,7 @@
-// The schedule of young-generation collections during object reads: one per COLLECT_EVERY_BYTES read, whatever the chunk sizes.
+// The schedule of young-generation collections during object reads (one per COLLECT_EVERY_BYTES read, whatever the chunk sizes), and which buffers are freed at once.
 
 import { expect } from 'chai';
-import { CollectionSchedule } from '../../src/layers/s3/engine-body-collector.js';
+import { COLLECT_EVERY_BYTES, CollectionSchedule, engineBodyCollector, FREED_BYTE_WEIGHT, releaseBuffer } from '../../src/layers/s3/engine-body-collector.js';
 
 describe('CollectionSchedule', () => {
   const cases: Array<{ name: string; every: number; chunks: number[]; due: boolean[] }> = [
@@ -18,4 +18,51 @@ describe('CollectionSchedule', () => {
       expect(chunks.map((bytes) => schedule.note(bytes))).to.deep.equal(due);
     });
   }
+});
+
+describe('releaseBuffer', () => {
+  it('frees a buffer that is the whole of its memory: it reads as empty afterwards', () => {
+    const buffer = Buffer.alloc(64 * 1024, 7);
+    expect(releaseBuffer(buffer)).to.equal(true);
+    expect(buffer.length).to.equal(0);
+    expect(buffer.buffer.byteLength).to.equal(0);
+  });
+
+  it('leaves a slice, a buffer of Node\'s shared pool and an empty buffer alone', () => {
+    const whole = Buffer.alloc(1024, 1);
+    const slice = whole.subarray(10, 20);
+    const pooled = Buffer.from('small, from the pool');
+    expect(pooled.buffer.byteLength).to.be.greaterThan(pooled.length);
+    for (const buffer of [slice, whole.subarray(0, 1023), pooled, Buffer.alloc(0)]) {
+      const before = Buffer.from(buffer);
+      expect(releaseBuffer(buffer)).to.equal(false);
+      expect(buffer.equals(before)).to.equal(true);
+    }
+    expect(whole.length).to.equal(1024);
+  });
+});
+
+describe('engineBodyCollector.release', () => {
+  const READ = 64 * 1024;
+
+  // Whatever is pending from earlier reads in this process is under one collection's worth, so each
+  // run of exactly three collections' worth of bytes brings exactly three collections.
+  it('a freed byte counts FREED_BYTE_WEIGHT towards the next collection', () => {
+    const reads = (3 * COLLECT_EVERY_BYTES) / FREED_BYTE_WEIGHT / READ;
+    const collections = engineBodyCollector.collections;
+    const released = engineBodyCollector.releasedBytes;
+    for (let i = 0; i < reads; i++) engineBodyCollector.release(Buffer.allocUnsafeSlow(READ));
+    expect(engineBodyCollector.releasedBytes - released).to.equal(reads * READ);
+    expect(engineBodyCollector.collections - collections).to.equal(3);
+  });
+
+  it('a buffer that cannot be freed counts whole, and keeps its bytes', () => {
+    const whole = Buffer.alloc(READ + 1, 5);
+    const collections = engineBodyCollector.collections;
+    const released = engineBodyCollector.releasedBytes;
+    for (let i = 0; i < (3 * COLLECT_EVERY_BYTES) / READ; i++) engineBodyCollector.release(whole.subarray(1));
+    expect(engineBodyCollector.releasedBytes - released).to.equal(0);
+    expect(engineBodyCollector.collections - collections).to.equal(3);
+    expect(whole.subarray(1).equals(Buffer.alloc(READ, 5))).to.equal(true);
+  });
 });
