@@ -374,7 +374,7 @@ function toObjectHead(headers: IncomingHttpHeaders, contentRange: string | undef
  * Frees each socket read of `res`'s body once node:http's parser has copied
  * its bytes out (the parser's listener comes first, so it has run when ours
  * does), until the body ends or is given up. The read the headers came in is
- * parsed before this can listen, and stays for the collector. See
+ * parsed before this can listen, and is left to V8 (at most 64 KiB). See
  * `releaseBuffer` for why this matters on long streams.
  */
 function releaseSocketReads(res: IncomingMessage): void {
