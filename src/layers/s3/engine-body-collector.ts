@@ -54,22 +54,30 @@ type MinorCollect = () => void;
 type Transfer = (this: ArrayBuffer, newLength?: number) => ArrayBuffer;
 
 /**
- * `ArrayBuffer.prototype.transfer` (ES2024). Node 21 and later have it; on
- * Node 20, V8 has it behind `--harmony-rab-gsab-transfer`, which applies to
- * contexts created afterwards, so a fresh context hands it over (as with
- * `gc` below). It works on the ArrayBuffers of every context. Null where
- * neither way gives it.
+ * A function V8 gives only behind `flag`: `own` where this context already
+ * has it; otherwise `flag` is set at run time, which applies to contexts
+ * created afterwards, and a fresh context hands the function over
+ * (`expression` evaluated there). Null where neither way gives a function.
  */
-function reachTransfer(): Transfer | null {
-  const own = (ArrayBuffer.prototype as { transfer?: unknown }).transfer;
-  if (typeof own === 'function') return own as Transfer;
+function reachBehindFlag(own: unknown, flag: string, expression: string): ((...args: never[]) => unknown) | null {
+  if (typeof own === 'function') return own as (...args: never[]) => unknown;
   try {
-    v8.setFlagsFromString('--harmony-rab-gsab-transfer');
-    const other = vm.runInNewContext('ArrayBuffer.prototype.transfer') as unknown;
-    return typeof other === 'function' ? (other as Transfer) : null;
+    v8.setFlagsFromString(flag);
+    const other = vm.runInNewContext(expression) as unknown;
+    return typeof other === 'function' ? (other as (...args: never[]) => unknown) : null;
   } catch {
     return null;
   }
+}
+
+/**
+ * `ArrayBuffer.prototype.transfer` (ES2024): native from Node 21; Node 20's
+ * V8 has it behind `--harmony-rab-gsab-transfer`. The function of a fresh
+ * context works on the ArrayBuffers of every context.
+ */
+function reachTransfer(): Transfer | null {
+  const own = (ArrayBuffer.prototype as { transfer?: unknown }).transfer;
+  return reachBehindFlag(own, '--harmony-rab-gsab-transfer', 'ArrayBuffer.prototype.transfer') as Transfer | null;
 }
 
 let transfer: Transfer | null | undefined;
@@ -103,25 +111,14 @@ export function releaseBuffer(buffer: Buffer): boolean {
 }
 
 /**
- * V8's `gc` function, reached without starting the process with a flag:
- * `--expose-gc` set at run time applies to contexts created afterwards, so a
- * fresh context hands it over. A collection of the young generation only
- * (`type: "minor"`, a scavenge) is asked for: the garbage is young, and a
- * full collection would walk the whole heap. Null where V8 refuses.
+ * V8's `gc` function, behind `--expose-gc`. A collection of the young
+ * generation only (`type: "minor"`, a scavenge) is asked for: the garbage is
+ * young, and a full collection would walk the whole heap. Null where V8
+ * refuses.
  */
 function reachMinorCollect(): MinorCollect | null {
-  try {
-    let gc = (globalThis as { gc?: unknown }).gc;
-    if (typeof gc !== 'function') {
-      v8.setFlagsFromString('--expose-gc');
-      gc = vm.runInNewContext('gc') as unknown;
-    }
-    if (typeof gc !== 'function') return null;
-    const collect = gc as (options: { type: 'minor' }) => void;
-    return () => collect({ type: 'minor' });
-  } catch {
-    return null;
-  }
+  const gc = reachBehindFlag((globalThis as { gc?: unknown }).gc, '--expose-gc', 'gc') as ((options: { type: 'minor' }) => void) | null;
+  return gc === null ? null : () => gc({ type: 'minor' });
 }
 
 /** The process's collector: every engine body in the process counts towards the same schedule. */
